@@ -1,0 +1,341 @@
+//! The command line (clap). Every verb parses its flags, resolves the acting user, calls one
+//! engine operation and prints the result: a short human form, or JSON with `--json`.
+
+mod print;
+
+use clap::{Args, Parser, Subcommand};
+use partnermap::engine::{ImportSpec, InitOrg, NewPopulation, NewUser};
+use partnermap::model::{Actor, PartnershipStatus, Permission, Plan, PopulationType, Role};
+use partnermap::{Engine, Error};
+use print::Out;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "partnermap",
+    version,
+    about = "Local-first partner-ecosystem engine: account mapping, data sharing and Partner Score, served to AI assistants over MCP.",
+    after_help = "The database: --db PATH or PARTNERMAP_DB (default: the user's data directory).\nThe acting user: --as EMAIL or PARTNERMAP_USER (default: the first admin, or the demo user)."
+)]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Global {
+    /// The SQLite database file.
+    #[arg(long, global = true, env = "PARTNERMAP_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Act as this user (email).
+    #[arg(
+        long = "as",
+        global = true,
+        env = "PARTNERMAP_USER",
+        value_name = "EMAIL"
+    )]
+    as_user: Option<String>,
+    /// Print JSON (for scripts) instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create an organization with its first admin.
+    Init {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        domain: String,
+        #[arg(long)]
+        admin: String,
+        #[arg(long)]
+        admin_name: Option<String>,
+        #[arg(long, default_value = "connector")]
+        plan: Plan,
+    },
+    /// Users of your organization.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Who you are acting as.
+    Whoami,
+    /// Your partners (online and offline), optionally of one status.
+    Partners {
+        #[arg(long)]
+        status: Option<PartnershipStatus>,
+    },
+    /// One partner: status, populations you can see, what each side shares.
+    Partner { partner: String },
+    /// Invite another organization (name or domain) to partner.
+    Invite { org: String },
+    /// Accept a partner's invitation.
+    Accept { partner: String },
+    /// Decline a partner's invitation.
+    Decline { partner: String },
+    /// End a partnership (or withdraw your invitation).
+    Revoke { partner: String },
+    /// Offline partners: companies that do not use partnermap, whose lists you upload.
+    #[command(subcommand)]
+    Offline(OfflineCmd),
+    /// Import a CSV of companies as a data source (yours, or an offline partner's with --partner).
+    Import {
+        path: PathBuf,
+        /// The data source's name (importing again under the same name replaces it).
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "name")]
+        name_column: String,
+        #[arg(long, default_value = "website")]
+        website_column: String,
+        /// An offline partner to upload the file for.
+        #[arg(long)]
+        partner: Option<String>,
+    },
+    /// Your populations, or a partner's that you can see.
+    Populations {
+        #[arg(long)]
+        partner: Option<String>,
+    },
+    /// Populations.
+    #[command(subcommand)]
+    Population(PopulationCmd),
+    /// The overlap matrix with one partner.
+    Overlaps { partner: String },
+    /// Search your partners and your own accounts.
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Change your organization's plan (admins).
+    Plan { plan: Plan },
+}
+
+#[derive(Subcommand, Debug)]
+enum UserCmd {
+    /// Add a user to your organization (admins).
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, default_value = "member")]
+        role: Role,
+        /// For partner managers: manage_data_sources, manage_partnerships, manage_sharing (repeatable).
+        #[arg(long = "perm")]
+        permissions: Vec<Permission>,
+    },
+    /// The users of your organization.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum OfflineCmd {
+    /// Add an offline partner.
+    Add {
+        name: String,
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Delete an offline partner with its data (needs --confirm DELETE).
+    Delete {
+        partner: String,
+        #[arg(long, default_value = "")]
+        confirm: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum PopulationCmd {
+    /// Create a population on a data source, with optional filters (JSON).
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long = "type", default_value = "custom")]
+        pop_type: PopulationType,
+        /// The data source (name or id); optional when there is only one.
+        #[arg(long)]
+        source: Option<String>,
+        /// Filters as JSON: {"field":"type","op":"eq","value":"Customer"} or a list of them.
+        #[arg(long)]
+        filter: Option<String>,
+        /// An offline partner to define the population for.
+        #[arg(long)]
+        partner: Option<String>,
+    },
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match dispatch(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("PARTNERMAP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+}
+
+fn open(g: &Global) -> Result<Engine, Error> {
+    let path = g.db.clone().unwrap_or_else(partnermap::store::default_path);
+    tracing::info!(db = %path.display(), "opening database");
+    Engine::open(&path)
+}
+
+fn actor(engine: &Engine, g: &Global) -> Result<Actor, Error> {
+    engine.actor(g.as_user.as_deref())
+}
+
+fn dispatch(cli: Cli) -> Result<(), Error> {
+    let g = cli.global;
+    let out = Out { json: g.json };
+    let mut engine = open(&g)?;
+    match cli.command {
+        Command::Init {
+            org,
+            domain,
+            admin,
+            admin_name,
+            plan,
+        } => {
+            let a = engine.init_org(&InitOrg {
+                name: org,
+                domain,
+                admin_email: admin,
+                admin_name,
+                plan,
+            })?;
+            out.whoami(&a);
+        }
+        Command::User(UserCmd::Add {
+            email,
+            name,
+            role,
+            permissions,
+        }) => {
+            let a = actor(&engine, &g)?;
+            let u = engine.add_user(
+                &a,
+                &NewUser {
+                    email,
+                    name,
+                    role,
+                    permissions,
+                },
+            )?;
+            out.users(&[u]);
+        }
+        Command::User(UserCmd::List) => {
+            let a = actor(&engine, &g)?;
+            out.users(&engine.users(&a)?);
+        }
+        Command::Whoami => out.whoami(&actor(&engine, &g)?),
+        Command::Partners { status } => {
+            let a = actor(&engine, &g)?;
+            out.partners(&engine.list_partners(&a, status)?);
+        }
+        Command::Partner { partner } => {
+            let a = actor(&engine, &g)?;
+            out.value(&engine.get_partner(&a, &partner)?);
+        }
+        Command::Invite { org } => {
+            let a = actor(&engine, &g)?;
+            out.partnership(&engine.invite(&a, &org)?);
+        }
+        Command::Accept { partner } => {
+            let a = actor(&engine, &g)?;
+            out.partnership(&engine.respond_to_invitation(&a, &partner, true)?);
+        }
+        Command::Decline { partner } => {
+            let a = actor(&engine, &g)?;
+            out.partnership(&engine.respond_to_invitation(&a, &partner, false)?);
+        }
+        Command::Revoke { partner } => {
+            let a = actor(&engine, &g)?;
+            out.partnership(&engine.revoke(&a, &partner)?);
+        }
+        Command::Offline(OfflineCmd::Add { name, domain }) => {
+            let a = actor(&engine, &g)?;
+            out.partners(&[engine.add_offline_partner(&a, &name, domain.as_deref())?]);
+        }
+        Command::Offline(OfflineCmd::Delete { partner, confirm }) => {
+            let a = actor(&engine, &g)?;
+            out.value(&engine.delete_offline_partner(&a, &partner, &confirm)?);
+        }
+        Command::Import {
+            path,
+            name,
+            name_column,
+            website_column,
+            partner,
+        } => {
+            let a = actor(&engine, &g)?;
+            let spec = ImportSpec {
+                path,
+                name,
+                name_column,
+                website_column,
+            };
+            out.import(&engine.import_csv(&a, &spec, partner.as_deref())?);
+        }
+        Command::Populations { partner } => {
+            let a = actor(&engine, &g)?;
+            out.populations(&engine.list_populations(&a, partner.as_deref())?);
+        }
+        Command::Population(PopulationCmd::Create {
+            name,
+            pop_type,
+            source,
+            filter,
+            partner,
+        }) => {
+            let a = actor(&engine, &g)?;
+            let filters = match filter {
+                Some(f) => serde_json::from_str(&f).map_err(|e| {
+                    partnermap::error::invalid(format!("--filter is not valid JSON: {e}"))
+                })?,
+                None => serde_json::Value::Null,
+            };
+            let p = engine.create_population(
+                &a,
+                &NewPopulation {
+                    name,
+                    pop_type,
+                    data_source: source,
+                    filters,
+                    partner,
+                },
+            )?;
+            out.populations(&[p]);
+        }
+        Command::Overlaps { partner } => {
+            let a = actor(&engine, &g)?;
+            out.overlaps(&engine.overlaps(&a, &partner)?);
+        }
+        Command::Search { query, limit } => {
+            let a = actor(&engine, &g)?;
+            out.value(&engine.search(&a, &query, limit)?);
+        }
+        Command::Plan { plan } => {
+            let a = actor(&engine, &g)?;
+            out.whoami(&engine.set_plan(&a, plan)?);
+        }
+    }
+    Ok(())
+}

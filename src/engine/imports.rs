@@ -1,0 +1,209 @@
+//! CSV imports of companies: the actor's own data, or an offline partner's upload.
+//! One transaction per import; keys computed once here and stored.
+
+use super::Engine;
+use super::populations::refresh_source;
+use crate::error::{Result, forbidden, invalid};
+use crate::ingest::csv_file::{self, RowError};
+use crate::model::{Actor, DataSource, Permission, SourceKind};
+use crate::store;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct ImportSpec {
+    pub path: PathBuf,
+    /// The data source's name; importing again under the same name replaces its records.
+    pub name: String,
+    pub name_column: String,
+    pub website_column: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DataSourceRef {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    pub data_source: DataSourceRef,
+    pub rows_imported: usize,
+    pub rows_rejected: usize,
+    pub errors: Vec<RowError>,
+    /// Rows whose website and name gave no match key (they are kept but never overlap).
+    pub rows_without_key: usize,
+    /// Whether an existing data source of that name was replaced.
+    pub replaced: bool,
+}
+
+impl Engine {
+    /// Imports a CSV of companies as the actor's own data source (`partner` = None) or as the
+    /// data of an offline partner the actor's org manages.
+    pub fn import_csv(
+        &mut self,
+        actor: &Actor,
+        spec: &ImportSpec,
+        partner: Option<&str>,
+    ) -> Result<ImportReport> {
+        let owner = match partner {
+            None => {
+                self.require(actor, Permission::ManageDataSources, "import data")?;
+                actor.org.clone()
+            }
+            Some(p) => {
+                self.require(actor, Permission::ManageDataSources, "upload partner data")?;
+                let partner = self.resolve_partner(actor, p)?;
+                if !partner.is_offline() {
+                    return Err(forbidden(format!(
+                        "{} is an online partner: it uploads its own data. You can upload CSV files only for offline partners.",
+                        partner.org.name
+                    )));
+                }
+                partner.org
+            }
+        };
+        let source_name = spec.name.trim();
+        if source_name.is_empty() || source_name.chars().count() > 100 {
+            return Err(invalid(
+                "A data source needs a name of 1 to 100 characters.",
+            ));
+        }
+        let existing = store::records::source_by_name(&self.conn, owner.id, source_name)?;
+        if let Some(s) = &existing
+            && s.kind != SourceKind::Csv
+        {
+            return Err(invalid(format!(
+                "'{}' is a {} data source; choose another name for the CSV import.",
+                s.name, s.kind
+            )));
+        }
+        // Everything that can make the whole file unreadable is checked before any write.
+        let table = csv_file::read(&spec.path)?;
+        let name_col = table.require_column(&spec.name_column, "company name", &spec.path)?;
+        let web_col = table.require_column(&spec.website_column, "website", &spec.path)?;
+        let mut errors = table.errors.clone();
+        let mut good = Vec::with_capacity(table.rows.len());
+        for (line, values) in &table.rows {
+            let name = values[name_col].as_str();
+            if name.is_empty() {
+                errors.push(RowError {
+                    line: *line,
+                    reason: format!("the company name ('{}') is empty", table.headers[name_col]),
+                });
+                continue;
+            }
+            let mut fields = Map::new();
+            for (i, v) in values.iter().enumerate() {
+                if i != name_col && i != web_col {
+                    fields.insert(table.headers[i].clone(), Value::String(v.clone()));
+                }
+            }
+            good.push((
+                name,
+                values[web_col].as_str(),
+                Value::Object(fields).to_string(),
+            ));
+        }
+        errors.sort_by_key(|e| e.line);
+        if good.is_empty() {
+            return Err(invalid(format!(
+                "{} has no importable row; nothing was imported.{}",
+                spec.path.display(),
+                errors
+                    .iter()
+                    .take(5)
+                    .map(|e| format!(" Line {}: {}.", e.line, e.reason))
+                    .collect::<String>()
+            )));
+        }
+        let keyer = self.keyer;
+        let now = self.now_str();
+        let tx = self.conn.transaction()?;
+        let source_id = match &existing {
+            Some(s) => {
+                store::records::clear_source(&tx, s.id)?;
+                store::records::touch_source(
+                    &tx,
+                    s.id,
+                    Some(&table.headers[name_col]),
+                    Some(&table.headers[web_col]),
+                    &now,
+                )?;
+                s.id
+            }
+            None => store::records::insert_source(
+                &tx,
+                owner.id,
+                source_name,
+                SourceKind::Csv,
+                Some(&table.headers[name_col]),
+                Some(&table.headers[web_col]),
+                &now,
+            )?,
+        };
+        let mut without_key = 0;
+        {
+            let mut ins = store::records::RecordInserter::new(&tx, owner.id, source_id)?;
+            for (name, website, fields) in &good {
+                let key = keyer.key(name, website);
+                without_key += key.is_none() as usize;
+                ins.insert(None, name, website, key.as_ref(), fields)?;
+            }
+        }
+        refresh_source(&tx, source_id)?;
+        let source: DataSource = store::records::source(&tx, source_id)?.expect("just written");
+        store::audit(
+            &tx,
+            &now,
+            Some(actor.user.id),
+            Some(actor.org.id),
+            if existing.is_some() {
+                "reimport_csv"
+            } else {
+                "import_csv"
+            },
+            "data_source",
+            Some(source_id),
+            None,
+            Some(&json!({
+                "owner_org": owner.id,
+                "name": source.name,
+                "path": spec.path.display().to_string(),
+                "rows_imported": good.len(),
+                "rows_rejected": errors.len(),
+            })),
+        )?;
+        tx.commit()?;
+        Ok(ImportReport {
+            data_source: DataSourceRef {
+                id: source.id,
+                name: source.name,
+            },
+            rows_imported: good.len(),
+            rows_rejected: errors.len(),
+            errors,
+            rows_without_key: without_key,
+            replaced: existing.is_some(),
+        })
+    }
+
+    /// The actor's data sources (or an offline partner's).
+    pub fn data_sources(&self, actor: &Actor, partner: Option<&str>) -> Result<Vec<DataSource>> {
+        let org = match partner {
+            None => actor.org.id,
+            Some(p) => {
+                let partner = self.resolve_partner(actor, p)?;
+                if !self.owns_data_of(actor, &partner.org) {
+                    return Err(forbidden(format!(
+                        "The data sources of {} are its own; you see only what it shares.",
+                        partner.org.name
+                    )));
+                }
+                partner.org.id
+            }
+        };
+        Ok(store::records::sources_of(&self.conn, org)?)
+    }
+}

@@ -1,0 +1,99 @@
+//! The product. One module per capability; every public operation takes the acting user
+//! ([`Actor`]) and decides what it may read or write through [`access`], the one privacy gate.
+
+pub mod access;
+mod filters;
+mod imports;
+mod orgs;
+mod overlaps;
+mod partnerships;
+mod populations;
+mod search;
+
+pub use filters::{Filter, FilterOp};
+pub use imports::{ImportReport, ImportSpec};
+pub use orgs::{InitOrg, NewUser};
+pub use overlaps::{OverlapCell, PopRef};
+pub use partnerships::{PartnerDetail, PartnerSummary, SideSharing};
+pub use populations::{NewPopulation, PopulationSummary};
+pub use search::SearchResult;
+
+use crate::error::Result;
+use crate::matching::{Keyer, PopKeys};
+use crate::store;
+use chrono::{DateTime, NaiveDate, Utc};
+use rusqlite::Connection;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// One network in one SQLite file.
+pub struct Engine {
+    conn: Connection,
+    keyer: Keyer,
+    /// Population key vectors by population id, with the version they were read at.
+    keys_cache: RefCell<HashMap<i64, (i64, Arc<PopKeys>)>>,
+    /// A fixed "now" (from `PARTNERMAP_NOW`), for reproducible runs and tests.
+    now_override: Option<DateTime<Utc>>,
+}
+
+impl Engine {
+    /// Opens (or creates) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Engine> {
+        let conn = store::open(path)?;
+        let keyer = Keyer::new(store::fingerprint_seed(&conn)?);
+        let now_override = std::env::var("PARTNERMAP_NOW")
+            .ok()
+            .and_then(|v| parse_now(&v));
+        Ok(Engine {
+            conn,
+            keyer,
+            keys_cache: RefCell::new(HashMap::new()),
+            now_override,
+        })
+    }
+
+    /// Fixes the clock (tests, reproducible demos).
+    pub fn set_now(&mut self, now: DateTime<Utc>) {
+        self.now_override = Some(now);
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now_override.unwrap_or_else(Utc::now)
+    }
+
+    pub(crate) fn now_str(&self) -> String {
+        self.now()
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
+    pub fn today(&self) -> NaiveDate {
+        self.now().date_naive()
+    }
+
+    /// The raw connection, for tests and tools that inspect the database (never for policy).
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub fn keyer(&self) -> Keyer {
+        self.keyer
+    }
+
+    /// A dump of every row, to compare before and after a failed write.
+    pub fn dump(&self) -> Result<String> {
+        Ok(store::dump(&self.conn)?)
+    }
+}
+
+/// Accepts `2026-11-23` or an RFC 3339 timestamp.
+pub fn parse_now(v: &str) -> Option<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(v.trim()) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .map(|t| t.and_utc())
+}

@@ -1,0 +1,247 @@
+//! Populations: standard and custom sets of an org's records, materialized as key vectors.
+
+use super::Engine;
+use super::access::{Pick, list_or_none, pick};
+use super::filters::Filter;
+use crate::error::{Result, conflict, forbidden, invalid, not_found};
+use crate::matching::{Entry, PopKeys};
+use crate::model::{Actor, DataSource, Permission, Population, PopulationType, SharingLevel};
+use crate::store;
+use rusqlite::Connection;
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Debug, Clone)]
+pub struct NewPopulation {
+    pub name: String,
+    pub pop_type: PopulationType,
+    /// Data source id or name; may be omitted when the org has exactly one source.
+    pub data_source: Option<String>,
+    pub filters: serde_json::Value,
+    /// An offline partner of the actor's org, to define the population on its data.
+    pub partner: Option<String>,
+}
+
+/// A population as listed to the actor.
+#[derive(Debug, Clone, Serialize)]
+pub struct PopulationSummary {
+    pub id: i64,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub pop_type: PopulationType,
+    pub record_count: i64,
+    /// For a partner's population: the level the partner shares it at with the actor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sharing_level: Option<SharingLevel>,
+    /// For a partner's population: the fields the partner shares.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_fields: Option<Vec<String>>,
+}
+
+impl PopulationSummary {
+    pub(crate) fn own(p: &Population) -> Self {
+        PopulationSummary {
+            id: p.id,
+            name: p.name.clone(),
+            pop_type: p.pop_type,
+            record_count: p.record_count,
+            sharing_level: None,
+            shared_fields: None,
+        }
+    }
+}
+
+impl Engine {
+    /// The actor's populations, or a partner's populations visible to the actor.
+    pub fn list_populations(
+        &self,
+        actor: &Actor,
+        partner: Option<&str>,
+    ) -> Result<Vec<PopulationSummary>> {
+        match partner {
+            None => Ok(store::populations::of_org(&self.conn, actor.org.id)?
+                .iter()
+                .map(PopulationSummary::own)
+                .collect()),
+            Some(p) => {
+                let partner = self.resolve_partner(actor, p)?;
+                Ok(self
+                    .visible_populations(actor, &partner)?
+                    .into_iter()
+                    .map(|v| PopulationSummary {
+                        sharing_level: Some(v.sharing.level),
+                        shared_fields: Some(v.sharing.fields.clone()),
+                        ..PopulationSummary::own(&v.population)
+                    })
+                    .collect())
+            }
+        }
+    }
+
+    /// Creates a population on one of the actor's data sources (or an offline partner's),
+    /// within the plan's custom-population allowance, and materializes it.
+    pub fn create_population(
+        &mut self,
+        actor: &Actor,
+        spec: &NewPopulation,
+    ) -> Result<PopulationSummary> {
+        self.require(actor, Permission::ManageDataSources, "create populations")?;
+        let name = spec.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(invalid("A population needs a name of 1 to 100 characters."));
+        }
+        let owner = match &spec.partner {
+            None => actor.org.clone(),
+            Some(p) => {
+                let partner = self.resolve_partner(actor, p)?;
+                if !partner.is_offline() {
+                    return Err(forbidden(format!(
+                        "{} manages its own populations; you can define populations only for offline partners you manage.",
+                        partner.org.name
+                    )));
+                }
+                if spec.pop_type == PopulationType::Custom {
+                    return Err(invalid(
+                        "Offline partners have standard populations only (prospects, customers, open_opportunities).",
+                    ));
+                }
+                partner.org
+            }
+        };
+        if spec.pop_type == PopulationType::Custom {
+            let limits = self.plan_limits(actor.org.plan)?;
+            if let Some(max) = limits.max_custom_populations {
+                let used = store::populations::count_custom(&self.conn, owner.id)?;
+                if used >= max {
+                    return Err(forbidden(format!(
+                        "The {} plan allows {max} custom population{}; {} has {used}. Upgrade the plan or use a standard population.",
+                        actor.org.plan,
+                        if max == 1 { "" } else { "s" },
+                        actor.org.name
+                    )));
+                }
+            }
+        }
+        let sources = store::records::sources_of(&self.conn, owner.id)?;
+        let source: DataSource = match &spec.data_source {
+            Some(s) => match pick(&sources, s.trim(), |d| (d.id, d.name.as_str(), None)) {
+                Pick::One(d) => d.clone(),
+                _ => {
+                    return Err(not_found(format!(
+                        "{} has no data source '{}'. Its data sources: {}.",
+                        owner.name,
+                        s.trim(),
+                        list_or_none(sources.iter().map(|d| d.name.clone()))
+                    )));
+                }
+            },
+            None if sources.len() == 1 => sources[0].clone(),
+            None => {
+                return Err(invalid(format!(
+                    "Name the data source for the population. {} has: {}.",
+                    owner.name,
+                    list_or_none(sources.iter().map(|d| d.name.clone()))
+                )));
+            }
+        };
+        let filter = Filter::parse(&spec.filters)?;
+        let existing = store::populations::of_org(&self.conn, owner.id)?;
+        if existing.iter().any(|p| p.name.eq_ignore_ascii_case(name)) {
+            return Err(conflict(format!(
+                "{} already has a population named '{name}'.",
+                owner.name
+            )));
+        }
+        if owner.is_offline() && existing.iter().any(|p| p.pop_type == spec.pop_type) {
+            return Err(conflict(format!(
+                "{} already has its {} population.",
+                owner.name, spec.pop_type
+            )));
+        }
+        let filters_json = match &spec.filters {
+            serde_json::Value::Null => serde_json::json!([]),
+            v => v.clone(),
+        };
+        let now = self.now_str();
+        let tx = self.conn.transaction()?;
+        let id = store::populations::insert(
+            &tx,
+            owner.id,
+            name,
+            spec.pop_type,
+            source.id,
+            &filters_json,
+            &now,
+        )?;
+        let pop = store::populations::get(&tx, id)?.expect("just inserted");
+        materialize(&tx, &pop, &filter)?;
+        let pop = store::populations::get(&tx, id)?.expect("just inserted");
+        store::audit(
+            &tx,
+            &now,
+            Some(actor.user.id),
+            Some(actor.org.id),
+            "create_population",
+            "population",
+            Some(id),
+            None,
+            Some(&serde_json::to_value(&pop).unwrap_or_default()),
+        )?;
+        tx.commit()?;
+        Ok(PopulationSummary::own(&pop))
+    }
+
+    /// The key vector of a population, from the process cache when its version is current.
+    /// Callers must have passed the privacy gate for this population.
+    pub(crate) fn pop_keys(&self, population_id: i64) -> Result<Arc<PopKeys>> {
+        let version = store::populations::version(&self.conn, population_id)?
+            .ok_or_else(|| not_found("That population no longer exists."))?;
+        if let Some((v, keys)) = self.keys_cache.borrow().get(&population_id)
+            && *v == version
+        {
+            return Ok(keys.clone());
+        }
+        let (version, keys) = store::populations::members(&self.conn, population_id)?
+            .ok_or_else(|| not_found("That population no longer exists."))?;
+        let keys = Arc::new(keys);
+        self.keys_cache
+            .borrow_mut()
+            .insert(population_id, (version, keys.clone()));
+        Ok(keys)
+    }
+}
+
+/// Recomputes the members of every population on `source` (after an import).
+pub(crate) fn refresh_source(conn: &Connection, source: i64) -> Result<()> {
+    for pop in store::populations::of_source(conn, source)? {
+        let filter = Filter::parse(&pop.filters)?;
+        materialize(conn, &pop, &filter)?;
+    }
+    Ok(())
+}
+
+/// Evaluates the population's filters over its source and stores the key vector.
+fn materialize(conn: &Connection, pop: &Population, filter: &Filter) -> Result<()> {
+    let entries: Vec<Entry> = if filter.is_empty() {
+        store::records::keys_of_source(conn, pop.source_id)?
+            .into_iter()
+            .map(|(record_id, fp)| Entry {
+                fp: fp.unwrap_or(0),
+                record_id,
+            })
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        store::records::for_each_in_source(conn, pop.source_id, |r, fp| {
+            if filter.matches(&r) {
+                v.push(Entry {
+                    fp: fp.unwrap_or(0),
+                    record_id: r.id,
+                });
+            }
+        })?;
+        v
+    };
+    store::populations::store_members(conn, pop.id, &PopKeys::new(entries))?;
+    Ok(())
+}

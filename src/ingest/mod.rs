@@ -1,0 +1,3 @@
+//! Reading files from outside: CSV exports of companies, CRM exports, exchange-rate files.
+
+pub mod csv_file;

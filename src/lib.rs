@@ -1,0 +1,16 @@
+//! partnermap: a local-first partner-ecosystem engine (account mapping, data sharing,
+//! Partner Score, recommendations) with an MCP server in front of it.
+//!
+//! Layers: [`model`] (the domain), [`engine`] (the product, behind one privacy gate),
+//! [`store`] (SQLite), [`matching`] (keys and joins), [`ingest`] (files from outside),
+//! and on top the CLI and the MCP server in the binary.
+
+pub mod engine;
+pub mod error;
+pub mod ingest;
+pub mod matching;
+pub mod model;
+pub mod store;
+
+pub use engine::Engine;
+pub use error::{Error, Result};

@@ -1,0 +1,235 @@
+//! Schema migrations, versioned by `PRAGMA user_version`. Append new steps; never edit old ones.
+
+use rusqlite::Connection;
+
+/// Each entry is one migration; its index + 1 is the schema version it brings the database to.
+const MIGRATIONS: &[&str] = &[
+    // 1: the whole model of SPEC §1.
+    r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+-- Plans are configuration: defaults from SPEC §4, editable in the database. NULL = unlimited.
+CREATE TABLE plans (
+    name                   TEXT PRIMARY KEY,
+    max_offline_partners   INTEGER,
+    max_custom_populations INTEGER,
+    partner_score          INTEGER NOT NULL,
+    export_allowance       INTEGER NOT NULL
+);
+INSERT INTO plans VALUES
+    ('explorer',   1,    0,    0, 100),
+    ('connector',  NULL, 3,    1, 5000),
+    ('supernode',  NULL, NULL, 1, 25000),
+    ('enterprise', NULL, NULL, 1, 100000);
+
+CREATE TABLE orgs (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL,
+    domain     TEXT,
+    plan       TEXT NOT NULL REFERENCES plans(name),
+    -- an offline partner: the org that created and manages it; NULL for real orgs
+    managed_by INTEGER REFERENCES orgs(id) ON DELETE CASCADE,
+    term_start TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX orgs_managed_by ON orgs(managed_by);
+
+CREATE TABLE users (
+    id                  INTEGER PRIMARY KEY,
+    org_id              INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    name                TEXT NOT NULL,
+    email               TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    role                TEXT NOT NULL CHECK (role IN ('admin', 'partner_manager', 'member')),
+    manage_data_sources INTEGER NOT NULL DEFAULT 0,
+    manage_partnerships INTEGER NOT NULL DEFAULT 0,
+    manage_sharing      INTEGER NOT NULL DEFAULT 0,
+    created_at          TEXT NOT NULL
+);
+CREATE INDEX users_org ON users(org_id);
+
+CREATE TABLE data_sources (
+    id             INTEGER PRIMARY KEY,
+    org_id         INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    name           TEXT NOT NULL,
+    kind           TEXT NOT NULL CHECK (kind IN ('crm', 'csv')),
+    name_column    TEXT,
+    website_column TEXT,
+    created_at     TEXT NOT NULL,
+    updated_at     TEXT NOT NULL,
+    UNIQUE (org_id, name)
+);
+
+-- key_kind: 1 domain, 2 name, NULL no key. key_fp: seeded 64-bit fingerprint of (kind, key).
+CREATE TABLE records (
+    id          INTEGER PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    source_id   INTEGER NOT NULL REFERENCES data_sources(id) ON DELETE CASCADE,
+    external_id TEXT,
+    name        TEXT NOT NULL,
+    website     TEXT NOT NULL DEFAULT '',
+    key_kind    INTEGER,
+    key_text    TEXT,
+    key_fp      INTEGER,
+    fields      TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX records_source ON records(source_id);
+CREATE INDEX records_org_fp ON records(org_id, key_fp);
+
+CREATE TABLE opportunities (
+    id          INTEGER PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    source_id   INTEGER NOT NULL REFERENCES data_sources(id) ON DELETE CASCADE,
+    record_id   INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+    external_id TEXT,
+    name        TEXT,
+    stage       TEXT,
+    amount      REAL,
+    currency    TEXT,
+    open_date   TEXT,
+    close_date  TEXT,
+    is_won      INTEGER,
+    is_closed   INTEGER
+);
+CREATE INDEX opportunities_record ON opportunities(record_id);
+CREATE INDEX opportunities_org ON opportunities(org_id);
+
+-- members: the population's key vector (16 bytes a member: fingerprint, record id; sorted),
+-- materialized whenever the population or its source changes; version bumps each time.
+CREATE TABLE populations (
+    id           INTEGER PRIMARY KEY,
+    org_id       INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL,
+    type         TEXT NOT NULL CHECK (type IN ('prospects', 'customers', 'open_opportunities', 'custom')),
+    source_id    INTEGER NOT NULL REFERENCES data_sources(id) ON DELETE CASCADE,
+    filters      TEXT NOT NULL DEFAULT '[]',
+    record_count INTEGER NOT NULL DEFAULT 0,
+    members      BLOB NOT NULL DEFAULT x'',
+    version      INTEGER NOT NULL DEFAULT 0,
+    created_at   TEXT NOT NULL,
+    UNIQUE (org_id, name)
+);
+CREATE INDEX populations_source ON populations(source_id);
+
+-- One partnership, two sides: org_lo < org_hi; inviter_org is the side that (last) invited.
+CREATE TABLE partnerships (
+    id          INTEGER PRIMARY KEY,
+    org_lo      INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    org_hi      INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    inviter_org INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    status      TEXT NOT NULL CHECK (status IN ('invited', 'active', 'declined', 'revoked')),
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    CHECK (org_lo < org_hi),
+    UNIQUE (org_lo, org_hi)
+);
+CREATE INDEX partnerships_hi ON partnerships(org_hi);
+
+-- Absent row = the default level, 'counts'.
+CREATE TABLE sharing_settings (
+    owner_org     INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    partner_org   INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    population_id INTEGER NOT NULL REFERENCES populations(id) ON DELETE CASCADE,
+    level         TEXT NOT NULL CHECK (level IN ('hidden', 'counts', 'overlaps', 'full')),
+    fields        TEXT NOT NULL DEFAULT '[]',
+    updated_by    INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    updated_at    TEXT NOT NULL,
+    PRIMARY KEY (owner_org, partner_org, population_id)
+);
+
+CREATE TABLE share_requests (
+    id            INTEGER PRIMARY KEY,
+    requester_org INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    owner_org     INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    population_id INTEGER REFERENCES populations(id) ON DELETE CASCADE,
+    level         TEXT CHECK (level IN ('counts', 'overlaps', 'full')),
+    fields        TEXT NOT NULL DEFAULT '[]',
+    message       TEXT NOT NULL DEFAULT '',
+    status        TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'declined', 'withdrawn')),
+    created_by    INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    responded_by  INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE INDEX share_requests_owner ON share_requests(owner_org);
+CREATE INDEX share_requests_requester ON share_requests(requester_org);
+
+-- Each distinct partner record exported, per exporting org; the allowance counts distinct
+-- record ids exported inside the current 365-day term.
+CREATE TABLE exports (
+    id          INTEGER PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    partner_org INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    record_id   INTEGER NOT NULL,
+    exported_at TEXT NOT NULL,
+    user_id     INTEGER REFERENCES users(id) ON DELETE SET NULL
+);
+CREATE INDEX exports_org_time ON exports(org_id, exported_at);
+
+CREATE TABLE threads (
+    id          INTEGER PRIMARY KEY,
+    org_a       INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    org_b       INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    record_id   INTEGER REFERENCES records(id) ON DELETE SET NULL,
+    account     TEXT NOT NULL,
+    created_by  INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE thread_messages (
+    id         INTEGER PRIMARY KEY,
+    thread_id  INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+    user_id    INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    body       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE thread_owners (
+    thread_id INTEGER NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
+    user_id   INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    PRIMARY KEY (thread_id, user_id)
+);
+
+-- Exchange rates: units of the currency per 1 USD, dated.
+CREATE TABLE fx_rates (
+    currency TEXT PRIMARY KEY,
+    per_usd  REAL NOT NULL CHECK (per_usd > 0),
+    as_of    TEXT NOT NULL,
+    source   TEXT NOT NULL
+);
+
+CREATE TABLE audit_events (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    user_id   INTEGER,
+    org_id    INTEGER,
+    action    TEXT NOT NULL,
+    entity    TEXT NOT NULL,
+    entity_id INTEGER,
+    before    TEXT,
+    after     TEXT
+);
+CREATE INDEX audit_org ON audit_events(org_id, at);
+"#,
+];
+
+/// The schema version this binary writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database up to `SCHEMA_VERSION`, each step in its own transaction.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "the database has schema version {current}, newer than this partnermap ({SCHEMA_VERSION}); upgrade partnermap"
+        )));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

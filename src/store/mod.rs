@@ -1,0 +1,133 @@
+//! SQLite storage: the connection, migrations and queries. No policy lives here: the engine
+//! decides who may read or write what, then calls these functions.
+
+mod migrations;
+pub mod orgs;
+pub mod partnerships;
+pub mod populations;
+pub mod records;
+pub mod sharing;
+
+pub use migrations::SCHEMA_VERSION;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Opens (creating if needed) the database at `path`: WAL, foreign keys, a busy timeout, and
+/// migrations up to the current schema.
+pub fn open(path: &Path) -> rusqlite::Result<Connection> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    migrations::migrate(&mut conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.pragma_update(None, "cache_size", -64_000)?;
+    Ok(())
+}
+
+/// Where the database lives when neither `--db` nor `PARTNERMAP_DB` says.
+pub fn default_path() -> PathBuf {
+    directories::ProjectDirs::from("", "", "partnermap")
+        .map(|d| d.data_dir().join("partnermap.db"))
+        .unwrap_or_else(|| PathBuf::from("partnermap.db"))
+}
+
+pub fn meta_get(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+pub fn meta_set(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+/// The database's fingerprint seed, made at random on first use and kept forever
+/// (fingerprints are stored, so the seed may never change).
+pub fn fingerprint_seed(conn: &Connection) -> rusqlite::Result<u64> {
+    if let Some(v) = meta_get(conn, "fingerprint_seed")?
+        && let Ok(seed) = v.parse()
+    {
+        return Ok(seed);
+    }
+    let seed: u64 = rand::random();
+    conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES ('fingerprint_seed', ?1)",
+        [seed.to_string()],
+    )?;
+    // Another process may have won the race: read back what is stored.
+    Ok(meta_get(conn, "fingerprint_seed")?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(seed))
+}
+
+/// One audit event: who, what, when, before and after.
+#[allow(clippy::too_many_arguments)]
+pub fn audit(
+    conn: &Connection,
+    at: &str,
+    user_id: Option<i64>,
+    org_id: Option<i64>,
+    action: &str,
+    entity: &str,
+    entity_id: Option<i64>,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO audit_events (at, user_id, org_id, action, entity, entity_id, before, after)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            at,
+            user_id,
+            org_id,
+            action,
+            entity,
+            entity_id,
+            before.map(|v| v.to_string()),
+            after.map(|v| v.to_string())
+        ],
+    )?;
+    Ok(())
+}
+
+/// A deterministic text dump of every table, row by row (for tests that check that a failed
+/// write changed nothing).
+pub fn dump(conn: &Connection) -> rusqlite::Result<String> {
+    let mut out = String::new();
+    let tables: Vec<String> = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for t in tables {
+        out.push_str(&format!("== {t}\n"));
+        let mut stmt = conn.prepare(&format!("SELECT * FROM \"{t}\" ORDER BY rowid"))?;
+        let n = stmt.column_count();
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            for i in 0..n {
+                let v: rusqlite::types::Value = row.get(i)?;
+                out.push_str(&format!("{v:?}|"));
+            }
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}

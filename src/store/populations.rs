@@ -1,0 +1,109 @@
+//! Populations and their stored key vectors.
+
+use crate::matching::PopKeys;
+use crate::model::{Population, PopulationType};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+const COLS: &str = "id, org_id, name, type, source_id, filters, record_count, version";
+
+fn row(r: &Row) -> rusqlite::Result<Population> {
+    let t: String = r.get(3)?;
+    let filters: String = r.get(5)?;
+    Ok(Population {
+        id: r.get(0)?,
+        org_id: r.get(1)?,
+        name: r.get(2)?,
+        pop_type: t.parse().unwrap_or(PopulationType::Custom),
+        source_id: r.get(4)?,
+        filters: serde_json::from_str(&filters).unwrap_or(serde_json::Value::Array(vec![])),
+        record_count: r.get(6)?,
+        version: r.get(7)?,
+    })
+}
+
+pub fn of_org(conn: &Connection, org: i64) -> rusqlite::Result<Vec<Population>> {
+    conn.prepare(&format!(
+        "SELECT {COLS} FROM populations WHERE org_id = ?1 ORDER BY id"
+    ))?
+    .query_map([org], row)?
+    .collect()
+}
+
+pub fn of_source(conn: &Connection, source: i64) -> rusqlite::Result<Vec<Population>> {
+    conn.prepare(&format!(
+        "SELECT {COLS} FROM populations WHERE source_id = ?1 ORDER BY id"
+    ))?
+    .query_map([source], row)?
+    .collect()
+}
+
+pub fn get(conn: &Connection, id: i64) -> rusqlite::Result<Option<Population>> {
+    conn.query_row(
+        &format!("SELECT {COLS} FROM populations WHERE id = ?1"),
+        [id],
+        row,
+    )
+    .optional()
+}
+
+pub fn insert(
+    conn: &Connection,
+    org: i64,
+    name: &str,
+    pop_type: PopulationType,
+    source: i64,
+    filters: &serde_json::Value,
+    now: &str,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO populations (org_id, name, type, source_id, filters, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            org,
+            name,
+            pop_type.as_str(),
+            source,
+            filters.to_string(),
+            now
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn count_custom(conn: &Connection, org: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT count(*) FROM populations WHERE org_id = ?1 AND type = 'custom'",
+        [org],
+        |r| r.get(0),
+    )
+}
+
+/// Stores a freshly materialized key vector and bumps the version (invalidating caches).
+pub fn store_members(conn: &Connection, id: i64, keys: &PopKeys) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE populations SET members = ?2, record_count = ?3, version = version + 1 WHERE id = ?1",
+        params![id, keys.to_blob(), keys.len() as i64],
+    )?;
+    Ok(())
+}
+
+pub fn version(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
+    conn.query_row("SELECT version FROM populations WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .optional()
+}
+
+/// The stored key vector and its version, read in one statement.
+pub fn members(conn: &Connection, id: i64) -> rusqlite::Result<Option<(i64, PopKeys)>> {
+    conn.query_row(
+        "SELECT version, members FROM populations WHERE id = ?1",
+        [id],
+        |r| {
+            let v: i64 = r.get(0)?;
+            let blob = r.get_ref(1)?.as_blob()?;
+            Ok((v, PopKeys::from_blob(blob)))
+        },
+    )
+    .optional()
+}
