@@ -186,7 +186,7 @@ fn invitation_state_machine() {
 
 #[test]
 fn hidden_populations_give_no_figure_from_either_side() {
-    let mut n = partnered();
+    let n = partnered();
     let pipeline = n
         .engine
         .list_populations(&n.beta, None)
