@@ -83,41 +83,6 @@ impl Engine {
         let table = csv_file::read(&spec.path)?;
         let name_col = table.require_column(&spec.name_column, "company name", &spec.path)?;
         let web_col = table.require_column(&spec.website_column, "website", &spec.path)?;
-        let mut errors = table.errors.clone();
-        let mut good = Vec::with_capacity(table.rows.len());
-        for (line, values) in &table.rows {
-            let name = values[name_col].as_str();
-            if name.is_empty() {
-                errors.push(RowError {
-                    line: *line,
-                    reason: format!("the company name ('{}') is empty", table.headers[name_col]),
-                });
-                continue;
-            }
-            let mut fields = Map::new();
-            for (i, v) in values.iter().enumerate() {
-                if i != name_col && i != web_col {
-                    fields.insert(table.headers[i].clone(), Value::String(v.clone()));
-                }
-            }
-            good.push((
-                name,
-                values[web_col].as_str(),
-                Value::Object(fields).to_string(),
-            ));
-        }
-        errors.sort_by_key(|e| e.line);
-        if good.is_empty() {
-            return Err(invalid(format!(
-                "{} has no importable row; nothing was imported.{}",
-                spec.path.display(),
-                errors
-                    .iter()
-                    .take(5)
-                    .map(|e| format!(" Line {}: {}.", e.line, e.reason))
-                    .collect::<String>()
-            )));
-        }
         let keyer = self.keyer;
         let now = self.now_str();
         let tx = self.conn.transaction()?;
@@ -143,14 +108,61 @@ impl Engine {
                 &now,
             )?,
         };
-        let mut without_key = 0;
+        let mut errors = Vec::new();
+        let (mut imported, mut without_key) = (0usize, 0usize);
         {
             let mut ins = store::records::RecordInserter::new(&tx, owner.id, source_id)?;
-            for (name, website, fields) in &good {
+            let mut fields = Map::new();
+            for row in table.rows() {
+                let (line, values) = match row {
+                    Ok(r) => r,
+                    Err(e) => {
+                        errors.push(e);
+                        continue;
+                    }
+                };
+                let name = values[name_col].as_str();
+                if name.is_empty() {
+                    errors.push(RowError {
+                        line,
+                        reason: format!(
+                            "the company name ('{}') is empty",
+                            table.headers[name_col]
+                        ),
+                    });
+                    continue;
+                }
+                fields.clear();
+                for (i, v) in values.iter().enumerate() {
+                    if i != name_col && i != web_col {
+                        fields.insert(table.headers[i].clone(), Value::String(v.clone()));
+                    }
+                }
+                let website = values[web_col].as_str();
                 let key = keyer.key(name, website);
                 without_key += key.is_none() as usize;
-                ins.insert(None, name, website, key.as_ref(), fields)?;
+                ins.insert(
+                    None,
+                    name,
+                    website,
+                    key.as_ref(),
+                    &serde_json::to_string(&fields).unwrap_or_default(),
+                )?;
+                imported += 1;
             }
+        }
+        errors.sort_by_key(|e| e.line);
+        if imported == 0 {
+            // Dropping the transaction rolls back the data source row as well.
+            return Err(invalid(format!(
+                "{} has no importable row; nothing was imported.{}",
+                spec.path.display(),
+                errors
+                    .iter()
+                    .take(5)
+                    .map(|e| format!(" Line {}: {}.", e.line, e.reason))
+                    .collect::<String>()
+            )));
         }
         refresh_source(&tx, source_id)?;
         let source: DataSource = store::records::source(&tx, source_id)?.expect("just written");
@@ -171,7 +183,7 @@ impl Engine {
                 "owner_org": owner.id,
                 "name": source.name,
                 "path": spec.path.display().to_string(),
-                "rows_imported": good.len(),
+                "rows_imported": imported,
                 "rows_rejected": errors.len(),
             })),
         )?;
@@ -181,7 +193,7 @@ impl Engine {
                 id: source.id,
                 name: source.name,
             },
-            rows_imported: good.len(),
+            rows_imported: imported,
             rows_rejected: errors.len(),
             errors,
             rows_without_key: without_key,

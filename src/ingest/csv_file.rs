@@ -17,14 +17,18 @@ pub struct RowError {
     pub reason: String,
 }
 
-/// A CSV file read into memory: the header, the good rows (with the line each starts on) and the
-/// rows rejected for their shape.
+/// A CSV file checked and ready to stream: its bytes (UTF-8, BOM removed), its header and its
+/// separator. Rows are read one at a time by [`Table::rows`], so an import holds one row at once.
 #[derive(Debug)]
 pub struct Table {
+    bytes: Vec<u8>,
+    bom: usize,
+    delimiter: u8,
     pub headers: Vec<String>,
-    pub rows: Vec<(u64, Vec<String>)>,
-    pub errors: Vec<RowError>,
 }
+
+/// One good row: the line it starts on and its values (trimmed).
+pub type Row = (u64, Vec<String>);
 
 impl Table {
     /// The index of a header, case-insensitively and ignoring surrounding spaces.
@@ -47,10 +51,73 @@ impl Table {
             ))
         })
     }
+
+    /// The data rows, each either good or a line-level error. A structural error the reader
+    /// cannot recover from ends the stream after reporting it.
+    pub fn rows(&self) -> impl Iterator<Item = std::result::Result<Row, RowError>> + '_ {
+        let mut rdr = csv::ReaderBuilder::new()
+            .delimiter(self.delimiter)
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(&self.bytes[self.bom..]);
+        let n = self.headers.len();
+        let mut record = csv::StringRecord::new();
+        let mut done = false;
+        std::iter::from_fn(move || {
+            loop {
+                if done {
+                    return None;
+                }
+                match rdr.read_record(&mut record) {
+                    Ok(false) => return None,
+                    Ok(true) => {
+                        let line = record.position().map_or(0, |p| p.line());
+                        if record.len() == 1 && record.get(0).is_some_and(|v| v.trim().is_empty()) {
+                            continue; // a blank line
+                        }
+                        if record.len() != n {
+                            return Some(Err(RowError {
+                                line,
+                                reason: format!(
+                                    "has {} values but the header has {n} columns",
+                                    record.len()
+                                ),
+                            }));
+                        }
+                        if let Some((i, _)) = record.iter().enumerate().find(|(_, v)| {
+                            v.len() > MAX_FIELD_CHARS && v.chars().count() > MAX_FIELD_CHARS
+                        }) {
+                            return Some(Err(RowError {
+                                line,
+                                reason: format!(
+                                    "the value in column '{}' is longer than {MAX_FIELD_CHARS} characters",
+                                    self.headers[i]
+                                ),
+                            }));
+                        }
+                        return Some(Ok((
+                            line,
+                            record.iter().map(|v| v.trim().to_string()).collect(),
+                        )));
+                    }
+                    Err(e) => {
+                        done = true;
+                        let line = e.position().map_or(0, |p| p.line());
+                        return Some(Err(RowError {
+                            line,
+                            reason: format!(
+                                "cannot be read as CSV, and neither can what follows: {e}"
+                            ),
+                        }));
+                    }
+                }
+            }
+        })
+    }
 }
 
-/// Reads a whole CSV file. Fails (importing nothing) when the file cannot be read, is not UTF-8,
-/// is empty, or is not CSV; otherwise returns the good rows and an error per malformed row.
+/// Reads and checks a CSV file. Fails (so that nothing is imported) when the file cannot be read,
+/// is not UTF-8, is empty, is not CSV, or has a bad header.
 pub fn read(path: &Path) -> Result<Table> {
     let bytes = std::fs::read(path).map_err(|e| {
         Error::Io(format!(
@@ -58,19 +125,30 @@ pub fn read(path: &Path) -> Result<Table> {
             path.display()
         ))
     })?;
-    parse(&bytes, path)
+    parse(bytes, path)
 }
 
-pub fn parse(bytes: &[u8], path: &Path) -> Result<Table> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+pub fn parse(bytes: Vec<u8>, path: &Path) -> Result<Table> {
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let body = &bytes[bom..];
+    if body.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(invalid(format!(
             "{} is empty: a CSV file with a header row is needed.",
             path.display()
         )));
     }
-    if let Err(e) = std::str::from_utf8(bytes) {
-        let line = 1 + bytes[..e.valid_up_to()]
+    if body.contains(&0) {
+        return Err(invalid(format!(
+            "{} does not look like a CSV file (it holds binary data); nothing was imported.",
+            path.display()
+        )));
+    }
+    if let Err(e) = std::str::from_utf8(body) {
+        let line = 1 + body[..e.valid_up_to()]
             .iter()
             .filter(|&&b| b == b'\n')
             .count();
@@ -79,18 +157,12 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Table> {
             path.display()
         )));
     }
-    if bytes.contains(&0) {
-        return Err(invalid(format!(
-            "{} does not look like a CSV file (it holds binary data); nothing was imported.",
-            path.display()
-        )));
-    }
-    let delimiter = detect_delimiter(bytes);
+    let delimiter = detect_delimiter(body);
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(true)
-        .from_reader(bytes);
+        .from_reader(body);
     let headers: Vec<String> = rdr
         .headers()
         .map_err(|e| {
@@ -125,67 +197,11 @@ pub fn parse(bytes: &[u8], path: &Path) -> Result<Table> {
             )));
         }
     }
-    let mut rows = Vec::new();
-    let mut errors = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match rdr.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {
-                let line = record.position().map_or(0, |p| p.line());
-                if record.len() == 1 && record.get(0).is_some_and(|v| v.trim().is_empty()) {
-                    continue; // a blank line
-                }
-                if record.len() != headers.len() {
-                    errors.push(RowError {
-                        line,
-                        reason: format!(
-                            "has {} values but the header has {} columns",
-                            record.len(),
-                            headers.len()
-                        ),
-                    });
-                    continue;
-                }
-                if let Some((i, _)) = record
-                    .iter()
-                    .enumerate()
-                    .find(|(_, v)| v.chars().count() > MAX_FIELD_CHARS)
-                {
-                    errors.push(RowError {
-                        line,
-                        reason: format!(
-                            "the value in column '{}' is longer than {MAX_FIELD_CHARS} characters",
-                            headers[i]
-                        ),
-                    });
-                    continue;
-                }
-                rows.push((line, record.iter().map(|v| v.trim().to_string()).collect()));
-            }
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                errors.push(RowError {
-                    line,
-                    reason: format!("cannot be read as CSV: {e}"),
-                });
-                if !matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) {
-                    // The reader cannot resynchronize after a structural error.
-                    if rows.is_empty() {
-                        return Err(invalid(format!(
-                            "{} is not a readable CSV file (line {line}: {e}); nothing was imported.",
-                            path.display()
-                        )));
-                    }
-                    break;
-                }
-            }
-        }
-    }
     Ok(Table {
+        bytes,
+        bom,
+        delimiter,
         headers,
-        rows,
-        errors,
     })
 }
 
@@ -219,7 +235,18 @@ mod tests {
     use super::*;
 
     fn p(s: &str) -> Result<Table> {
-        parse(s.as_bytes(), Path::new("t.csv"))
+        parse(s.as_bytes().to_vec(), Path::new("t.csv"))
+    }
+
+    fn split(t: &Table) -> (Vec<Row>, Vec<RowError>) {
+        let (mut good, mut bad) = (vec![], vec![]);
+        for r in t.rows() {
+            match r {
+                Ok(row) => good.push(row),
+                Err(e) => bad.push(e),
+            }
+        }
+        (good, bad)
     }
 
     #[test]
@@ -228,18 +255,20 @@ mod tests {
             p("\u{feff}Name;Website;Notes\nAcme;acme.com;\"two\nlines\"\nGlobex;globex.com;x\n")
                 .unwrap();
         assert_eq!(t.headers, vec!["Name", "Website", "Notes"]);
-        assert_eq!(t.rows.len(), 2);
-        assert_eq!(t.rows[0].1[2], "two\nlines");
-        assert_eq!(t.rows[1].0, 4);
-        assert!(t.errors.is_empty());
+        let (rows, errors) = split(&t);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].1[2], "two\nlines");
+        assert_eq!(rows[1].0, 4);
+        assert!(errors.is_empty());
     }
 
     #[test]
     fn ragged_rows_are_line_errors() {
         let t = p("name,website\nA,a.com\nB\nC,c.com,extra\nD,d.com\n").unwrap();
-        assert_eq!(t.rows.len(), 2);
+        let (rows, errors) = split(&t);
+        assert_eq!(rows.len(), 2);
         assert_eq!(
-            t.errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+            errors.iter().map(|e| e.line).collect::<Vec<_>>(),
             vec![3, 4]
         );
     }
@@ -247,14 +276,14 @@ mod tests {
     #[test]
     fn fatal_errors() {
         assert!(p("").is_err());
-        assert!(parse(b"name,website\n\xff\xfe,x\n", Path::new("t.csv")).is_err());
-        assert!(parse(b"\x00\x01\x02", Path::new("t.csv")).is_err());
+        assert!(parse(b"name,website\n\xff\xfe,x\n".to_vec(), Path::new("t.csv")).is_err());
+        assert!(parse(b"\x00\x01\x02".to_vec(), Path::new("t.csv")).is_err());
         assert!(p("name,Name\nx,y\n").is_err());
     }
 
     #[test]
     fn tab_separated() {
         let t = p("name\twebsite\nA\ta.com\n").unwrap();
-        assert_eq!(t.rows[0].1, vec!["A", "a.com"]);
+        assert_eq!(split(&t).0[0].1, vec!["A", "a.com"]);
     }
 }
