@@ -260,11 +260,24 @@ impl Engine {
         if !filter.is_empty() {
             work.retain(|w| filter.matches(&w.view));
         }
-        match &sort {
-            Some((field, desc)) => work.sort_by(|x, y| {
+        // The default order (matched rows by name, then greenfield), then a stable sort by the
+        // asked field, so equal keys keep the default order.
+        work.sort_by(|x, y| match (x.mine, y.mine) {
+            (Some(a), Some(b)) => a
+                .name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.id.cmp(&b.id)),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => x.theirs.id.cmp(&y.theirs.id),
+        });
+        if let Some((field, desc)) = &sort {
+            work.sort_by(|x, y| {
                 let a = x.view.field(field).unwrap_or_default();
                 let b = y.view.field(field).unwrap_or_default();
                 match (a.trim().is_empty(), b.trim().is_empty()) {
+                    (true, true) => Ordering::Equal,
                     (true, false) => Ordering::Greater,
                     (false, true) => Ordering::Less,
                     _ => {
@@ -272,17 +285,7 @@ impl Engine {
                         if *desc { o.reverse() } else { o }
                     }
                 }
-            }),
-            None => work.sort_by(|x, y| match (x.mine, y.mine) {
-                (Some(a), Some(b)) => a
-                    .name
-                    .to_lowercase()
-                    .cmp(&b.name.to_lowercase())
-                    .then(a.id.cmp(&b.id)),
-                (Some(_), None) => Ordering::Less,
-                (None, Some(_)) => Ordering::Greater,
-                (None, None) => x.theirs.id.cmp(&y.theirs.id),
-            }),
+            });
         }
         let rows: Vec<ReportRow> = work
             .iter()

@@ -259,13 +259,16 @@ impl Engine {
                 "Name the account the thread is about (its id, domain or name).",
             ));
         }
-        let mut found = Vec::new();
-        if let Some(d) = domain_key(t).filter(|_| t.contains('.')) {
-            found = store::threads::find_own_records(&self.conn, actor.org.id, &d, 10)?;
+        // A domain names one company, however many rows it has: take the first.
+        if let Some(d) = domain_key(t).filter(|_| t.contains('.'))
+            && let Some((id, n, _)) =
+                store::threads::find_own_records(&self.conn, actor.org.id, &d, 1)?
+                    .into_iter()
+                    .next()
+        {
+            return Ok((id, n));
         }
-        if found.is_empty() {
-            found = store::threads::find_own_records(&self.conn, actor.org.id, t, 10)?;
-        }
+        let found = store::threads::find_own_records(&self.conn, actor.org.id, t, 10)?;
         // Several rows for one company (duplicates) are one account when they share a name.
         let first_name = found.first().map(|f| f.1.to_lowercase());
         if found.len() > 1 && found.iter().any(|f| Some(f.1.to_lowercase()) != first_name) {
