@@ -17,7 +17,7 @@ pub fn distinct_in_window(
     )
 }
 
-/// Which of `ids` `org` already exported in [from, to).
+/// Which of `ids` `org` already exported in [from, to) (one indexed scan of the term).
 pub fn already_exported(
     conn: &Connection,
     org: i64,
@@ -25,13 +25,15 @@ pub fn already_exported(
     to: &str,
     ids: &[i64],
 ) -> rusqlite::Result<std::collections::HashSet<i64>> {
+    let wanted: std::collections::HashSet<i64> = ids.iter().copied().collect();
     let mut stmt = conn.prepare_cached(
-        "SELECT 1 FROM exports
-         WHERE org_id = ?1 AND record_id = ?2 AND exported_at >= ?3 AND exported_at < ?4 LIMIT 1",
+        "SELECT DISTINCT record_id FROM exports
+         WHERE org_id = ?1 AND exported_at >= ?2 AND exported_at < ?3",
     )?;
     let mut out = std::collections::HashSet::new();
-    for &id in ids {
-        if stmt.exists(params![org, id, from, to])? {
+    for id in stmt.query_map(params![org, from, to], |r| r.get::<_, i64>(0))? {
+        let id = id?;
+        if wanted.contains(&id) {
             out.insert(id);
         }
     }
