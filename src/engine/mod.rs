@@ -2,21 +2,31 @@
 //! ([`Actor`]) and decides what it may read or write through [`access`], the one privacy gate.
 
 pub mod access;
+mod exports;
 mod filters;
 mod imports;
 mod orgs;
 mod overlaps;
 mod partnerships;
 mod populations;
+mod reports;
 mod search;
+mod share_requests;
+mod sharing;
+mod threads;
 
+pub use exports::ExportResult;
 pub use filters::{Filter, FilterOp};
 pub use imports::{ImportReport, ImportSpec};
 pub use orgs::{InitOrg, NewUser};
 pub use overlaps::{OverlapCell, PopRef};
 pub use partnerships::{PartnerDetail, PartnerSummary, SideSharing};
 pub use populations::{NewPopulation, PopulationSummary};
+pub use reports::{Report, ReportQuery, ReportRow};
 pub use search::SearchResult;
+pub use share_requests::{NewShareRequest, ShareRequestView, UserRef};
+pub use sharing::SharingView;
+pub use threads::{MessageView, NewThread, Person, ThreadView};
 
 use crate::error::Result;
 use crate::matching::{Keyer, PopKeys};

@@ -1,12 +1,15 @@
 //! SQLite storage: the connection, migrations and queries. No policy lives here: the engine
 //! decides who may read or write what, then calls these functions.
 
+pub mod exports;
 mod migrations;
 pub mod orgs;
 pub mod partnerships;
 pub mod populations;
 pub mod records;
+pub mod share_requests;
 pub mod sharing;
+pub mod threads;
 
 pub use migrations::SCHEMA_VERSION;
 
