@@ -178,7 +178,7 @@ impl Engine {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| "export.csv".into())
         ));
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         store::exports::record(&tx, org.id, partner_org, &new_ids, actor.user.id, &now)?;
         store::audit(
             &tx,

@@ -86,7 +86,7 @@ impl Engine {
         let web_col = table.require_column(&spec.website_column, "website", &spec.path)?;
         let keyer = self.keyer;
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         let source_id = match &existing {
             Some(s) => {
                 store::records::clear_source(&tx, s.id)?;

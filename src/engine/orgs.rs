@@ -72,7 +72,7 @@ impl Engine {
             )));
         }
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         let org_id = store::orgs::insert_org(&tx, name, Some(&domain), spec.plan, None, &now)?;
         let user_name = spec
             .admin_name
@@ -113,7 +113,7 @@ impl Engine {
             ));
         }
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         let name = spec.name.clone().unwrap_or_else(|| name_from_email(&email));
         let id = store::orgs::insert_user(
             &tx,
@@ -144,7 +144,7 @@ impl Engine {
     pub fn set_plan(&mut self, actor: &Actor, plan: Plan) -> Result<Actor> {
         self.require_admin(actor, "change the plan")?;
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         store::orgs::set_plan(&tx, actor.org.id, plan)?;
         store::audit(
             &tx,

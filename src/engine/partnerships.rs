@@ -214,7 +214,7 @@ impl Engine {
                 PartnershipStatus::Declined | PartnershipStatus::Revoked => {}
             }
         }
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         let id = store::partnerships::upsert(
             &tx,
             actor.org.id,
@@ -332,7 +332,7 @@ impl Engine {
         action: &str,
     ) -> Result<()> {
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         store::partnerships::set_status(&tx, ps.id, status, &now)?;
         store::audit(
             &tx,
@@ -397,7 +397,7 @@ impl Engine {
             )));
         }
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         let id = store::orgs::insert_org(
             &tx,
             name,
@@ -454,7 +454,7 @@ impl Engine {
         let records = store::records::record_count(&self.conn, p.org.id)?;
         let populations = store::populations::of_org(&self.conn, p.org.id)?.len();
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         store::orgs::delete_org(&tx, p.org.id)?;
         store::audit(
             &tx,

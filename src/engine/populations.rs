@@ -164,7 +164,7 @@ impl Engine {
             v => v.clone(),
         };
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         let id = store::populations::insert(
             &tx,
             owner.id,

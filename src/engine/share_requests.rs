@@ -113,7 +113,7 @@ impl Engine {
             )));
         }
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         let id = store::share_requests::insert(
             &tx,
             actor.org.id,
@@ -219,7 +219,7 @@ impl Engine {
                 writes.push((pop, before, after));
             }
         }
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         store::share_requests::set_status(&tx, r.id, status, Some(actor.user.id), &now)?;
         store::audit(
             &tx,
@@ -265,7 +265,7 @@ impl Engine {
         }
         require_pending(&r)?;
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         store::share_requests::set_status(&tx, r.id, ShareRequestStatus::Withdrawn, None, &now)?;
         store::audit(
             &tx,

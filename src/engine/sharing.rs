@@ -104,7 +104,7 @@ impl Engine {
         action: &str,
     ) -> Result<()> {
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         write_setting(&tx, &now, actor, partner.org.id, pop, before, after, action)?;
         tx.commit()?;
         Ok(())

@@ -89,7 +89,7 @@ impl Engine {
         let owners = self.resolve_owners(actor, &p, &spec.owners)?;
         let existing = store::threads::on_record(&self.conn, actor.org.id, p.org.id, record_id)?;
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         let (id, created) = match &existing {
             Some(t) => (t.id, false),
             None => (
@@ -148,7 +148,7 @@ impl Engine {
         let body = check_message(message)?;
         let owners = self.resolve_owners(actor, &p, owners)?;
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         let msg = store::threads::add_message(&tx, t.id, actor.user.id, body, &now)?;
         for o in &owners {
             store::threads::add_owner(&tx, t.id, o.id)?;
@@ -187,7 +187,7 @@ impl Engine {
         let owners = self.resolve_owners(actor, &p, owners)?;
         let before = store::threads::owners(&self.conn, t.id)?;
         let now = self.now_str();
-        let tx = self.conn.transaction()?;
+        let tx = store::write_tx(&mut self.conn)?;
         for o in &owners {
             store::threads::add_owner(&tx, t.id, o.id)?;
         }

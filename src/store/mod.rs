@@ -134,3 +134,10 @@ pub fn dump(conn: &Connection) -> rusqlite::Result<String> {
     }
     Ok(out)
 }
+
+/// Begins a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so that a
+/// second process writing at the same time waits for the busy timeout instead of failing with
+/// "database is locked" when a read inside the transaction would have to upgrade.
+pub fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+}
