@@ -1,6 +1,7 @@
 //! The command line (clap). Every verb parses its flags, resolves the acting user, calls one
 //! engine operation and prints the result: a short human form, or JSON with `--json`.
 
+mod mcp;
 mod print;
 
 use clap::{Args, Parser, Subcommand};
@@ -113,6 +114,8 @@ enum Command {
     },
     /// Change your organization's plan (admins).
     Plan { plan: Plan },
+    #[command(flatten)]
+    Mcp(mcp::McpCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -336,6 +339,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             let a = actor(&engine, &g)?;
             out.whoami(&engine.set_plan(&a, plan)?);
         }
+        Command::Mcp(cmd) => mcp::run(cmd, engine, g.as_user.clone())?,
     }
     Ok(())
 }

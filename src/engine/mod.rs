@@ -14,7 +14,7 @@ pub use filters::{Filter, FilterOp};
 pub use imports::{ImportReport, ImportSpec};
 pub use orgs::{InitOrg, NewUser};
 pub use overlaps::{OverlapCell, PopRef};
-pub use partnerships::{PartnerDetail, PartnerSummary, SideSharing};
+pub use partnerships::{Deleted, PartnerDetail, PartnerSummary, PartnershipView, SideSharing};
 pub use populations::{NewPopulation, PopulationSummary};
 pub use search::SearchResult;
 
