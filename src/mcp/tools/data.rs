@@ -71,8 +71,7 @@ pub struct PopRefOut {
 pub struct CellOut {
     pub my_population: PopRefOut,
     pub partner_population: PopRefOut,
-    /// Distinct records of yours in `my_population` that match a record of the partner's
-    /// population (same registrable domain, or same normalized name when there is no domain).
+    /// Distinct records of yours in `my_population` that match a record of the partner's population (same registrable domain, or same normalized name when there is no domain).
     pub overlap_count: usize,
 }
 
@@ -147,21 +146,16 @@ pub struct ListPopulationsIn {
 pub struct CreatePopulationIn {
     /// The population's name (unique within its organization).
     pub name: String,
-    /// prospects, customers, open_opportunities or custom (custom populations count against
-    /// the plan's allowance).
+    /// prospects, customers, open_opportunities or custom (custom populations count against the plan's allowance).
     #[serde(rename = "type", default = "default_pop_type")]
     pub pop_type: String,
     /// The data source (id or name); may be left empty when there is only one.
     #[serde(default)]
     pub data_source: String,
-    /// Conditions every record must meet, each an object {"field": "...", "op": "...",
-    /// "value": ...}; op is eq (default), ne, in (value a list), contains, gt, gte, lt, lte or
-    /// is_empty; a field is a CSV header, case-insensitive. {"or": [..]} groups alternatives.
-    /// Empty: every record of the data source.
+    /// Conditions every record must meet, each an object {"field": "...", "op": "...", "value": ...}; op is eq (default), ne, in (value a list), contains, gt, gte, lt, lte or is_empty; a field is a CSV header, case-insensitive. {"or": [..]} groups alternatives. Empty: every record of the data source.
     #[serde(default)]
     pub filters: Vec<serde_json::Map<String, serde_json::Value>>,
-    /// An offline partner (id or name) to define the population on its uploaded data
-    /// (standard types only); empty for your own.
+    /// An offline partner (id or name) to define the population on its uploaded data (standard types only); empty for your own.
     #[serde(default, deserialize_with = "super::id_or_name")]
     pub partner: String,
 }

@@ -25,8 +25,7 @@ pub struct PartnerOut {
     pub status: String,
     /// An offline partner: a company that does not use partnermap, whose lists you upload.
     pub offline: bool,
-    /// For an invitation: `incoming` (they invited you: answer with respond_to_invitation) or
-    /// `outgoing` (waiting for them).
+    /// For an invitation: `incoming` (they invited you: answer with respond_to_invitation) or `outgoing` (waiting for them).
     pub direction: Option<String>,
     pub partnership_id: Option<i64>,
     /// Partner Score label (High, Medium, Low, None, Unknown); null until scores are computed.
