@@ -143,3 +143,49 @@ fn stdout_carries_only_json_rpc() {
         "ann@alpha.com"
     );
 }
+
+/// `mcp.json.example` is a working client entry: its command and arguments start a server that
+/// answers `initialize` (the binary under test stands in for `partnermap` on the PATH).
+#[test]
+fn mcp_json_example_starts_a_server() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("mcp.json.example");
+    let cfg: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let entry = &cfg["mcpServers"]["partnermap"];
+    assert_eq!(entry["command"], "partnermap");
+    let args: Vec<&str> = entry["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args, ["mcp"]);
+    assert!(entry["env"]["PARTNERMAP_DB"].is_string());
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .env("PARTNERMAP_DB", dir.path().join("fresh.db"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    writeln!(
+        stdin,
+        "{}",
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {},
+            "clientInfo": {"name": "example", "version": "0"}}})
+    )
+    .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    drop(stdin);
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["result"]["serverInfo"]["name"], "partnermap");
+    assert_eq!(v["result"]["protocolVersion"], "2025-06-18");
+    let _ = child.wait();
+}
