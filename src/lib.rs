@@ -3,12 +3,13 @@
 //!
 //! Layers: [`model`] (the domain), [`engine`] (the product, behind one privacy gate),
 //! [`store`] (SQLite), [`matching`] (keys and joins), [`ingest`] (files from outside),
-//! and on top the CLI and the MCP server in the binary.
+//! and on top the MCP server ([`mcp`], thin: parse, call the engine, render) and the CLI.
 
 pub mod engine;
 pub mod error;
 pub mod ingest;
 pub mod matching;
+pub mod mcp;
 pub mod model;
 pub mod store;
 

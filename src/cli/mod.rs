@@ -1,6 +1,7 @@
 //! The command line (clap). Every verb parses its flags, resolves the acting user, calls one
 //! engine operation and prints the result: a short human form, or JSON with `--json`.
 
+mod mcp;
 mod print;
 mod sharing;
 
@@ -116,6 +117,8 @@ enum Command {
     Plan { plan: Plan },
     #[command(flatten)]
     Sharing(sharing::SharingCmd),
+    #[command(flatten)]
+    Mcp(mcp::McpCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -343,6 +346,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             let a = actor(&engine, &g)?;
             sharing::run(cmd, &mut engine, &a, &out)?;
         }
+        Command::Mcp(cmd) => mcp::run(cmd, engine, g.as_user.clone())?,
     }
     Ok(())
 }

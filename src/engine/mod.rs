@@ -20,7 +20,7 @@ pub use filters::{Filter, FilterOp};
 pub use imports::{ImportReport, ImportSpec};
 pub use orgs::{InitOrg, NewUser};
 pub use overlaps::{OverlapCell, PopRef};
-pub use partnerships::{PartnerDetail, PartnerSummary, SideSharing};
+pub use partnerships::{Deleted, PartnerDetail, PartnerSummary, PartnershipView, SideSharing};
 pub use populations::{NewPopulation, PopulationSummary};
 pub use reports::{Report, ReportQuery, ReportRow};
 pub use search::SearchResult;

@@ -1,0 +1,46 @@
+//! The MCP server (SPEC §7): the engine served to AI assistants over stdio with rmcp.
+//!
+//! The layer is thin: each tool parses its arguments, calls one engine operation as the acting
+//! user (re-resolved on every call, so role and plan changes apply at once), and renders the
+//! result. No SQL and no permission logic live here; the engine's errors become `isError`
+//! results carrying the engine's sentence ([`render::error`]).
+//!
+//! # Adding a tool
+//! 1. Pick (or create) the tool-group file under `src/mcp/tools/` (e.g. `sharing.rs`). A group is
+//!    one `#[tool_router(router = NAME, vis = "pub(crate)")] impl PartnermapServer` block; a new
+//!    group is added to [`server::PartnermapServer::tool_router`] with `+`.
+//! 2. Write the input struct (`Deserialize + JsonSchema`, flat: `#[serde(default)]` plain types
+//!    rather than `Option<T>`, `#[schemars(inline)]` on nested types, doc comments on fields for
+//!    the model) and the output struct (`Serialize + JsonSchema`, always an object: wrap lists).
+//! 3. Write the fn: `#[tool(description = "...", annotations(...))]`, body
+//!    `self.call(move |engine, actor| engine.op(actor, ...)).await` then map to the output,
+//!    passing partner-supplied text through [`render::clean`] and lists through
+//!    [`render::page`] (with `cursor`/`limit` inputs) or [`render::cap`].
+//! 4. Run `UPDATE_TOOLS=1 cargo test --test tool_catalogue` to write `tools/<name>.json` and the
+//!    README table; review the diff; add calls to the end-to-end tests in `tests/mcp_tools.rs`.
+
+pub mod prompts;
+pub mod render;
+pub mod resources;
+pub mod server;
+pub mod tools;
+
+pub use server::PartnermapServer;
+
+use crate::Engine;
+use rmcp::ServiceExt;
+
+/// The tool definitions exactly as `tools/list` returns them (sorted by name).
+pub fn tool_definitions() -> Vec<rmcp::model::Tool> {
+    PartnermapServer::tool_router().list_all()
+}
+
+/// Serves MCP on stdin/stdout until the client disconnects. Only JSON-RPC goes to stdout;
+/// logs go through `tracing` (the binary sends them to stderr).
+pub async fn serve_stdio(engine: Engine, user: Option<String>) -> anyhow::Result<()> {
+    let server = PartnermapServer::new(engine, user);
+    let service = server.serve(rmcp::transport::stdio()).await?;
+    tracing::info!("partnermap MCP server ready on stdio");
+    service.waiting().await?;
+    Ok(())
+}

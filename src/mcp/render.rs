@@ -1,0 +1,171 @@
+//! Rendering for the MCP layer: engine errors to `isError` sentences, partner-supplied text made
+//! safe to show a model, list caps and opaque pagination cursors. One place, so every tool
+//! behaves the same.
+
+use crate::Error;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Longest piece of text (a name, a website, a field value) put in an output, in characters.
+pub const MAX_TEXT: usize = 300;
+/// Longest error sentence.
+pub const MAX_ERROR: usize = 2_000;
+/// Page size when the caller gives no `limit`, and the largest page.
+pub const DEFAULT_PAGE: usize = 50;
+pub const MAX_PAGE: usize = 200;
+/// Largest unpaged list in an output (import errors, search hits).
+pub const MAX_LIST: usize = 200;
+
+/// An engine error as the sentence a model can act on. Storage failures are logged too.
+pub fn error(e: Error) -> String {
+    if matches!(e, Error::Db(_) | Error::Io(_)) {
+        tracing::warn!(error = %e, "tool failed");
+    }
+    clean_to(&e.to_string(), MAX_ERROR)
+}
+
+/// Text from outside (partner names, CSV values, file lines): control characters removed
+/// (line breaks and tabs become spaces), length capped at [`MAX_TEXT`] with a trailing `…`.
+pub fn clean(s: &str) -> String {
+    clean_to(s, MAX_TEXT)
+}
+
+pub fn clean_opt(s: Option<&str>) -> Option<String> {
+    s.map(clean)
+}
+
+pub fn clean_all(v: &[String]) -> Vec<String> {
+    v.iter().map(|s| clean(s)).collect()
+}
+
+fn clean_to(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max * 4));
+    let mut n = 0;
+    for c in s.chars() {
+        let c = match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => continue,
+            // bidi overrides and zero-width characters can disguise text
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => continue,
+            c => c,
+        };
+        if n == max {
+            out.push('…');
+            break;
+        }
+        out.push(c);
+        n += 1;
+    }
+    out
+}
+
+/// Keeps at most `max` items; the flag says whether the list was cut.
+pub fn cap<T>(mut items: Vec<T>, max: usize) -> (Vec<T>, bool) {
+    let cut = items.len() > max;
+    items.truncate(max);
+    (items, cut)
+}
+
+/// The page size to use for a `limit` argument (0 = the default).
+pub fn limit(limit: usize) -> usize {
+    match limit {
+        0 => DEFAULT_PAGE,
+        n => n.min(MAX_PAGE),
+    }
+}
+
+pub const INVALID_CURSOR: &str = "invalid cursor, start again without a cursor";
+
+/// One page of `items`. `scope` names the list and the arguments that shaped it (e.g.
+/// `list_partners|status=active`): a cursor only works for the list it came from. The cursor is
+/// opaque to the caller; a malformed or foreign one is an error telling to start again.
+pub fn page<T>(
+    items: Vec<T>,
+    scope: &str,
+    cursor: &str,
+    limit_arg: usize,
+) -> Result<(Vec<T>, Option<String>), String> {
+    let offset = if cursor.trim().is_empty() {
+        0
+    } else {
+        decode_cursor(cursor.trim(), scope).ok_or_else(|| INVALID_CURSOR.to_string())?
+    };
+    let size = limit(limit_arg);
+    let total = items.len();
+    let page: Vec<T> = items.into_iter().skip(offset).take(size).collect();
+    let next = offset + page.len();
+    let next_cursor = (next < total && !page.is_empty()).then(|| encode_cursor(scope, next));
+    Ok((page, next_cursor))
+}
+
+fn check(payload: &str) -> u32 {
+    xxh3_64(format!("partnermap-cursor|{payload}").as_bytes()) as u32
+}
+
+fn encode_cursor(scope: &str, offset: usize) -> String {
+    let payload = format!("{scope}|{offset}");
+    let hex: String = payload.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}.{:08x}", check(&payload))
+}
+
+fn decode_cursor(cursor: &str, scope: &str) -> Option<usize> {
+    let (hex, sum) = cursor.split_once('.')?;
+    if hex.len() % 2 != 0 || hex.len() > 2_000 {
+        return None;
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    let payload = String::from_utf8(bytes).ok()?;
+    if format!("{:08x}", check(&payload)) != sum {
+        return None;
+    }
+    let (s, offset) = payload.rsplit_once('|')?;
+    (s == scope).then(|| offset.parse().ok())?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clean_strips_controls_and_caps() {
+        assert_eq!(clean("Acme\u{0}\u{1b}[31m Corp\nInc"), "Acme[31m Corp Inc");
+        assert_eq!(clean("a\u{202E}b"), "ab");
+        let long = "x".repeat(MAX_TEXT + 10);
+        let c = clean(&long);
+        assert_eq!(c.chars().count(), MAX_TEXT + 1);
+        assert!(c.ends_with('…'));
+        assert_eq!(clean(&"y".repeat(MAX_TEXT)), "y".repeat(MAX_TEXT));
+    }
+
+    #[test]
+    fn pages_round_trip_and_reject_foreign_cursors() {
+        let items: Vec<i32> = (0..5).collect();
+        let (p1, c1) = page(items.clone(), "list|a", "", 2).unwrap();
+        assert_eq!(p1, vec![0, 1]);
+        let c1 = c1.unwrap();
+        let (p2, c2) = page(items.clone(), "list|a", &c1, 2).unwrap();
+        assert_eq!(p2, vec![2, 3]);
+        let (p3, c3) = page(items.clone(), "list|a", &c2.unwrap(), 2).unwrap();
+        assert_eq!(p3, vec![4]);
+        assert!(c3.is_none());
+        assert_eq!(
+            page(items.clone(), "list|b", &c1, 2).unwrap_err(),
+            INVALID_CURSOR
+        );
+        assert!(page(items.clone(), "list|a", "garbage", 2).is_err());
+        let tampered = c1.replacen('3', "4", 1);
+        assert!(page(items.clone(), "list|a", &tampered, 2).is_err());
+        assert!(page(items, "list|a", "zz.00000000", 2).is_err());
+    }
+
+    #[test]
+    fn limits() {
+        assert_eq!(limit(0), DEFAULT_PAGE);
+        assert_eq!(limit(7), 7);
+        assert_eq!(limit(10_000), MAX_PAGE);
+        assert_eq!(cap(vec![1, 2, 3], 2), (vec![1, 2], true));
+        assert_eq!(cap(vec![1], 2), (vec![1], false));
+    }
+}

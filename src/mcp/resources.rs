@@ -1,0 +1,113 @@
+//! Resources: `partnermap://partners` (the partner list) and `partnermap://partners/{id}` (one
+//! partner in detail), as JSON. Same engine calls and rendering as the tools.
+
+use super::PartnermapServer;
+use super::render;
+use super::tools::PartnerOut;
+use super::tools::partners::PartnerIn;
+use rmcp::ErrorData as McpError;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{
+    ListResourcesResult, ReadResourceResult, Resource, ResourceContents, ResourceTemplate,
+};
+use serde_json::json;
+
+pub const PARTNERS_URI: &str = "partnermap://partners";
+pub const PARTNER_TEMPLATE: &str = "partnermap://partners/{id}";
+const JSON_MIME: &str = "application/json";
+/// Most partners listed as individual resources (all remain readable through the template).
+const MAX_LISTED: usize = 100;
+/// Most partners in the `partnermap://partners` document.
+const MAX_IN_INDEX: usize = 1_000;
+
+pub fn templates() -> Vec<ResourceTemplate> {
+    vec![
+        ResourceTemplate::new(PARTNER_TEMPLATE, "partner")
+            .with_title("One partner")
+            .with_description(
+                "A partner by id: status, populations you can see, what each side shares.",
+            )
+            .with_mime_type(JSON_MIME),
+    ]
+}
+
+fn not_found(uri: &str, msg: String) -> McpError {
+    McpError::resource_not_found(msg, Some(json!({ "uri": uri })))
+}
+
+impl PartnermapServer {
+    pub(crate) async fn resources_list(&self) -> Result<ListResourcesResult, McpError> {
+        let mut resources = vec![
+            Resource::new(PARTNERS_URI, "partners")
+                .with_title("Your partners")
+                .with_description("Every partner of your organization with its status.")
+                .with_mime_type(JSON_MIME),
+        ];
+        // Without an acting user there is nothing more to list; reading will explain why.
+        if let Ok(partners) = self.call(|e, a| e.list_partners(a, None)).await {
+            for p in partners.into_iter().take(MAX_LISTED) {
+                let p = PartnerOut::from(p);
+                resources.push(
+                    Resource::new(
+                        format!("{PARTNERS_URI}/{}", p.id),
+                        format!("partner-{}", p.id),
+                    )
+                    .with_title(p.name)
+                    .with_description(format!("Partner ({}).", p.status))
+                    .with_mime_type(JSON_MIME),
+                );
+            }
+        }
+        Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    pub(crate) async fn resource_read(&self, uri: &str) -> Result<ReadResourceResult, McpError> {
+        let value = if uri == PARTNERS_URI {
+            let partners = self
+                .call(|e, a| e.list_partners(a, None))
+                .await
+                .map_err(|m| not_found(uri, m))?;
+            let total = partners.len();
+            let (partners, truncated) = render::cap(partners, MAX_IN_INDEX);
+            json!({
+                "partners": partners.into_iter().map(PartnerOut::from).collect::<Vec<_>>(),
+                "total": total,
+                "truncated": truncated,
+            })
+        } else if let Some(id) = uri
+            .strip_prefix(PARTNERS_URI)
+            .and_then(|r| r.strip_prefix('/'))
+        {
+            if id.is_empty() || id.parse::<i64>().is_err() {
+                return Err(not_found(
+                    uri,
+                    format!(
+                        "'{}' is not a partner id; use {PARTNER_TEMPLATE} with an id from {PARTNERS_URI}.",
+                        render::clean(id)
+                    ),
+                ));
+            }
+            let detail = self
+                .get_partner(Parameters(PartnerIn {
+                    partner: id.to_string(),
+                }))
+                .await
+                .map_err(|m| not_found(uri, m))?;
+            serde_json::to_value(detail.0)
+                .map_err(|e| McpError::internal_error(e.to_string(), None))?
+        } else {
+            return Err(not_found(
+                uri,
+                format!(
+                    "No resource '{}'. Resources: {PARTNERS_URI} and {PARTNER_TEMPLATE}.",
+                    render::clean(uri)
+                ),
+            ));
+        };
+        let text = serde_json::to_string_pretty(&value)
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        Ok(ReadResourceResult::new(vec![
+            ResourceContents::text(text, uri).with_mime_type(JSON_MIME),
+        ]))
+    }
+}

@@ -1,0 +1,436 @@
+//! Who you are, your partners, and partnership lifecycle: whoami, list_partners, get_partner,
+//! search, invite_partner, respond_to_invitation, revoke_partnership, add_offline_partner,
+//! delete_offline_partner.
+
+use super::{PartnerOut, PopulationOut, default_limit, opt_arg, opt_text};
+use crate::mcp::PartnermapServer;
+use crate::mcp::render::{self, clean, clean_all, clean_opt};
+use crate::model::PartnershipStatus;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::schemars::{self, JsonSchema};
+use rmcp::{Json, tool, tool_router};
+use serde::{Deserialize, Serialize};
+
+// ---------- outputs ----------
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct WhoamiOut {
+    pub org: OrgOut,
+    pub user: UserOut,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct OrgOut {
+    pub id: i64,
+    pub name: String,
+    pub domain: Option<String>,
+    /// explorer, connector, supernode or enterprise.
+    pub plan: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct UserOut {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    /// admin, partner_manager or member.
+    pub role: String,
+    /// For partner managers: manage_data_sources, manage_partnerships, manage_sharing.
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ListPartnersOut {
+    pub partners: Vec<PartnerOut>,
+    /// How many partners match in all (every page).
+    pub total: usize,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct SharingOut {
+    pub population_id: i64,
+    pub population: String,
+    /// hidden, counts, overlaps or full.
+    pub level: String,
+    pub fields: Vec<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct GetPartnerOut {
+    pub id: i64,
+    pub name: String,
+    pub domain: Option<String>,
+    pub status: String,
+    pub offline: bool,
+    pub direction: Option<String>,
+    pub partnership_id: Option<i64>,
+    pub score_label: Option<String>,
+    /// The partner's populations you can see (empty unless the partnership is active).
+    pub populations: Vec<PopulationOut>,
+    /// What the partner shares with you, per visible population.
+    pub they_share: Vec<SharingOut>,
+    /// What your organization shares with the partner, per population of yours.
+    pub you_share: Vec<SharingOut>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct AccountOut {
+    /// The record id of your account.
+    pub id: i64,
+    pub name: String,
+    pub website: String,
+    pub domain: Option<String>,
+    pub data_source_id: i64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SearchOut {
+    /// Partners whose name or domain contains the query.
+    pub partners: Vec<PartnerOut>,
+    /// Your own accounts whose name, website or domain contains the query.
+    pub accounts: Vec<AccountOut>,
+    /// Whether more accounts matched than are listed (raise `limit` or refine the query).
+    pub accounts_truncated: bool,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PartnershipOut {
+    pub partnership: PartnershipRef,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct PartnershipRef {
+    pub id: i64,
+    /// invited, active, declined or revoked.
+    pub status: String,
+    pub partner: String,
+    pub partner_id: i64,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AddOfflineOut {
+    pub partner: PartnerOut,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DeleteOfflineOut {
+    pub deleted: DeletedOut,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct DeletedOut {
+    pub id: i64,
+    pub name: String,
+    /// Records removed with the partner.
+    pub records: i64,
+    /// Populations removed with the partner.
+    pub populations: usize,
+}
+
+// ---------- inputs ----------
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ListPartnersIn {
+    /// Only partners in this status: invited, active, declined or revoked. Empty: all.
+    #[serde(default)]
+    pub status: String,
+    /// The `next_cursor` of the previous page; empty for the first page.
+    #[serde(default)]
+    pub cursor: String,
+    /// Page size (1-200).
+    #[serde(default = "default_limit")]
+    pub limit: usize,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PartnerIn {
+    /// The partner: its id, name or domain (case-insensitive, unambiguous).
+    #[serde(deserialize_with = "super::id_or_name")]
+    pub partner: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SearchIn {
+    /// Text to find in partner names/domains and in your accounts' names, websites and domains.
+    pub query: String,
+    /// Most accounts to return (1-200).
+    #[serde(default = "default_search_limit")]
+    pub limit: usize,
+}
+
+fn default_search_limit() -> usize {
+    20
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct InviteIn {
+    /// The organization to invite: its name or domain (it must use partnermap in this database).
+    pub org: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RespondIn {
+    /// The partner whose invitation you answer (id, name or domain).
+    #[serde(deserialize_with = "super::id_or_name")]
+    pub partner: String,
+    /// true to accept (the partnership becomes active), false to decline.
+    pub accept: bool,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct AddOfflineIn {
+    /// The company's name.
+    pub name: String,
+    /// Its website domain (e.g. acme.com), if known.
+    #[serde(default)]
+    pub domain: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct DeleteOfflineIn {
+    /// The offline partner (id or name).
+    #[serde(deserialize_with = "super::id_or_name")]
+    pub partner: String,
+    /// Must be exactly "DELETE": the partner's data and populations are removed for good.
+    pub confirm: String,
+}
+
+// ---------- tools ----------
+
+#[tool_router(router = partners_router, vis = "pub(crate)")]
+impl PartnermapServer {
+    #[tool(
+        description = "Who you are acting as: your organization (id, name, plan) and your user (name, email, role, permissions). Call this first to know which org's view you get and what you may change; roles and plan decide which tools will succeed.",
+        annotations(title = "Who am I", read_only_hint = true, open_world_hint = false)
+    )]
+    pub async fn whoami(&self) -> Result<Json<WhoamiOut>, String> {
+        let a = self.call(|_, actor| Ok(actor.clone())).await?;
+        Ok(Json(WhoamiOut {
+            org: OrgOut {
+                id: a.org.id,
+                name: clean(&a.org.name),
+                domain: clean_opt(a.org.domain.as_deref()),
+                plan: a.org.plan.to_string(),
+            },
+            user: UserOut {
+                id: a.user.id,
+                name: clean(&a.user.name),
+                email: clean(&a.user.email),
+                role: a.user.role.to_string(),
+                permissions: a.user.permissions.iter().map(|p| p.to_string()).collect(),
+            },
+        }))
+    }
+
+    #[tool(
+        description = "Lists your partners (online partnerships in any state, and offline partners you manage) with id, status and whether they are offline. Use it to answer 'who are my partners?' or to find a partner's id; filter with `status` (e.g. invited to see pending invitations). Pages with `cursor`/`next_cursor`. Next: get_partner or get_overlaps for one partner.",
+        annotations(
+            title = "List partners",
+            read_only_hint = true,
+            open_world_hint = false
+        )
+    )]
+    pub async fn list_partners(
+        &self,
+        Parameters(args): Parameters<ListPartnersIn>,
+    ) -> Result<Json<ListPartnersOut>, String> {
+        let status: Option<PartnershipStatus> = opt_arg(&args.status)?;
+        let partners = self.call(move |e, a| e.list_partners(a, status)).await?;
+        let total = partners.len();
+        let scope = format!("list_partners|{}", status.map(|s| s.as_str()).unwrap_or(""));
+        let (page, next_cursor) = render::page(partners, &scope, &args.cursor, args.limit)?;
+        Ok(Json(ListPartnersOut {
+            partners: page.into_iter().map(PartnerOut::from).collect(),
+            total,
+            next_cursor,
+        }))
+    }
+
+    #[tool(
+        description = "One partner in detail: partnership status, the partner's populations you can see (with record counts and the sharing level each is shared with you at), and what each side shares. Use it before asking for overlaps or to explain why data is missing (e.g. a population shared only at 'counts'). Next: get_overlaps for the overlap counts.",
+        annotations(title = "Get partner", read_only_hint = true, open_world_hint = false)
+    )]
+    pub async fn get_partner(
+        &self,
+        Parameters(args): Parameters<PartnerIn>,
+    ) -> Result<Json<GetPartnerOut>, String> {
+        let d = self
+            .call(move |e, a| e.get_partner(a, &args.partner))
+            .await?;
+        let sharing = |s: crate::engine::SideSharing| SharingOut {
+            population_id: s.population_id,
+            population: clean(&s.population),
+            level: s.level.to_string(),
+            fields: clean_all(&s.fields),
+        };
+        let p = PartnerOut::from(d.summary);
+        Ok(Json(GetPartnerOut {
+            id: p.id,
+            name: p.name,
+            domain: p.domain,
+            status: p.status,
+            offline: p.offline,
+            direction: p.direction,
+            partnership_id: p.partnership_id,
+            score_label: p.score_label,
+            populations: d.populations.into_iter().map(PopulationOut::from).collect(),
+            they_share: d.they_share.into_iter().map(sharing).collect(),
+            you_share: d.you_share.into_iter().map(sharing).collect(),
+        }))
+    }
+
+    #[tool(
+        description = "Finds partners (by name or domain) and your own accounts (by name, website or domain) containing a text. Use it to resolve a company the user mentions ('do we have Acme?') to a partner id or an account id. Next: get_partner for a partner.",
+        annotations(title = "Search", read_only_hint = true, open_world_hint = false)
+    )]
+    pub async fn search(
+        &self,
+        Parameters(args): Parameters<SearchIn>,
+    ) -> Result<Json<SearchOut>, String> {
+        let limit = args.limit.clamp(1, render::MAX_LIST);
+        let r = self
+            .call(move |e, a| e.search(a, &args.query, limit))
+            .await?;
+        let (partners, _) = render::cap(r.partners, render::MAX_LIST);
+        Ok(Json(SearchOut {
+            partners: partners.into_iter().map(PartnerOut::from).collect(),
+            accounts: r
+                .accounts
+                .into_iter()
+                .map(|h| AccountOut {
+                    id: h.id,
+                    name: clean(&h.name),
+                    website: clean(&h.website),
+                    domain: clean_opt(h.domain.as_deref()),
+                    data_source_id: h.data_source_id,
+                })
+                .collect(),
+            accounts_truncated: r.accounts_truncated,
+        }))
+    }
+
+    #[tool(
+        description = "Invites another organization that uses partnermap (by name or domain) to partner with yours. The partnership stays 'invited' until they accept; no data is exchanged before that. A declined or revoked partnership can be invited again. Needs admin or the manage_partnerships permission. For a company that does not use partnermap, use add_offline_partner instead.",
+        annotations(
+            title = "Invite partner",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn invite_partner(
+        &self,
+        Parameters(args): Parameters<InviteIn>,
+    ) -> Result<Json<PartnershipOut>, String> {
+        let v = self.call(move |e, a| e.invite(a, &args.org)).await?;
+        Ok(Json(partnership(v)))
+    }
+
+    #[tool(
+        description = "Accepts (accept=true) or declines (accept=false) an invitation another organization sent you; list pending ones with list_partners status 'invited' (direction 'incoming'). Accepting makes the partnership active: both sides then see overlap counts under each other's sharing settings. Needs admin or manage_partnerships.",
+        annotations(
+            title = "Respond to invitation",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn respond_to_invitation(
+        &self,
+        Parameters(args): Parameters<RespondIn>,
+    ) -> Result<Json<PartnershipOut>, String> {
+        let v = self
+            .call(move |e, a| e.respond_to_invitation(a, &args.partner, args.accept))
+            .await?;
+        Ok(Json(partnership(v)))
+    }
+
+    #[tool(
+        description = "Ends an active partnership (or withdraws an invitation you sent). All overlap data between the two organizations stops at once for both sides; sharing settings are kept in case you partner again. Needs admin or manage_partnerships. Confirm with the user before calling. For offline partners use delete_offline_partner.",
+        annotations(
+            title = "Revoke partnership",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    pub async fn revoke_partnership(
+        &self,
+        Parameters(args): Parameters<PartnerIn>,
+    ) -> Result<Json<PartnershipOut>, String> {
+        let v = self.call(move |e, a| e.revoke(a, &args.partner)).await?;
+        Ok(Json(partnership(v)))
+    }
+
+    #[tool(
+        description = "Adds an offline partner: a company that does not use partnermap, whose account lists you upload yourself (upload_partner_csv) and define populations for (create_population with `partner`). It is active at once and its data is visible only to your organization. Needs admin, or a partner manager with manage_data_sources and manage_partnerships; the explorer plan allows one.",
+        annotations(
+            title = "Add offline partner",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    pub async fn add_offline_partner(
+        &self,
+        Parameters(args): Parameters<AddOfflineIn>,
+    ) -> Result<Json<AddOfflineOut>, String> {
+        let domain = opt_text(args.domain);
+        let p = self
+            .call(move |e, a| e.add_offline_partner(a, &args.name, domain.as_deref()))
+            .await?;
+        Ok(Json(AddOfflineOut {
+            partner: PartnerOut::from(p),
+        }))
+    }
+
+    #[tool(
+        description = "Deletes an offline partner with all its uploaded data and populations, for good. Pass confirm \"DELETE\" only after the user has confirmed. Needs admin, or a partner manager with manage_data_sources and manage_partnerships. Online partnerships end with revoke_partnership instead.",
+        annotations(
+            title = "Delete offline partner",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    pub async fn delete_offline_partner(
+        &self,
+        Parameters(args): Parameters<DeleteOfflineIn>,
+    ) -> Result<Json<DeleteOfflineOut>, String> {
+        let d = self
+            .call(move |e, a| e.delete_offline_partner(a, &args.partner, &args.confirm))
+            .await?;
+        Ok(Json(DeleteOfflineOut {
+            deleted: DeletedOut {
+                id: d.id,
+                name: clean(&d.name),
+                records: d.records,
+                populations: d.populations,
+            },
+        }))
+    }
+}
+
+fn partnership(v: crate::engine::PartnershipView) -> PartnershipOut {
+    PartnershipOut {
+        partnership: PartnershipRef {
+            id: v.id,
+            status: v.status.to_string(),
+            partner: clean(&v.partner),
+            partner_id: v.partner_id,
+        },
+    }
+}
