@@ -10,6 +10,7 @@ pub mod error;
 pub mod ingest;
 pub mod matching;
 pub mod model;
+pub mod scoring;
 pub mod store;
 
 pub use engine::Engine;

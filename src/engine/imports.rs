@@ -5,6 +5,7 @@ use super::Engine;
 use super::populations::refresh_source;
 use crate::error::{Result, forbidden, invalid};
 use crate::ingest::csv_file::{self, RowError};
+use crate::matching::Keyer;
 use crate::model::{Actor, DataSource, Permission, SourceKind};
 use crate::store;
 use serde::Serialize;
@@ -64,21 +65,9 @@ impl Engine {
                 partner.org
             }
         };
-        let source_name = spec.name.trim();
-        if source_name.is_empty() || source_name.chars().count() > 100 {
-            return Err(invalid(
-                "A data source needs a name of 1 to 100 characters.",
-            ));
-        }
-        let existing = store::records::source_by_name(&self.conn, owner.id, source_name)?;
-        if let Some(s) = &existing
-            && s.kind != SourceKind::Csv
-        {
-            return Err(invalid(format!(
-                "'{}' is a {} data source; choose another name for the CSV import.",
-                s.name, s.kind
-            )));
-        }
+        let (source_name, existing) =
+            existing_source(&self.conn, owner.id, &spec.name, SourceKind::Csv)?;
+        let source_name = source_name.as_str();
         // Everything that can make the whole file unreadable is checked before any write.
         let table = csv_file::read(&spec.path)?;
         let name_col = table.require_column(&spec.name_column, "company name", &spec.path)?;
@@ -86,32 +75,19 @@ impl Engine {
         let keyer = self.keyer;
         let now = self.now_str();
         let tx = self.conn.transaction()?;
-        let source_id = match &existing {
-            Some(s) => {
-                store::records::clear_source(&tx, s.id)?;
-                store::records::touch_source(
-                    &tx,
-                    s.id,
-                    Some(&table.headers[name_col]),
-                    Some(&table.headers[web_col]),
-                    &now,
-                )?;
-                s.id
-            }
-            None => store::records::insert_source(
-                &tx,
-                owner.id,
-                source_name,
-                SourceKind::Csv,
-                Some(&table.headers[name_col]),
-                Some(&table.headers[web_col]),
-                &now,
-            )?,
-        };
+        let source_id = open_source(
+            &tx,
+            owner.id,
+            existing.as_ref(),
+            source_name,
+            SourceKind::Csv,
+            Some(&table.headers[name_col]),
+            Some(&table.headers[web_col]),
+            &now,
+        )?;
         let mut errors = Vec::new();
-        let (mut imported, mut without_key) = (0usize, 0usize);
-        {
-            let mut ins = store::records::RecordInserter::new(&tx, owner.id, source_id)?;
+        let (imported, without_key) = {
+            let mut writer = RecordWriter::new(&tx, keyer, owner.id, source_id)?;
             let mut fields = Map::new();
             for row in table.rows() {
                 let (line, values) = match row {
@@ -138,19 +114,10 @@ impl Engine {
                         fields.insert(table.headers[i].clone(), Value::String(v.clone()));
                     }
                 }
-                let website = values[web_col].as_str();
-                let key = keyer.key(name, website);
-                without_key += key.is_none() as usize;
-                ins.insert(
-                    None,
-                    name,
-                    website,
-                    key.as_ref(),
-                    &serde_json::to_string(&fields).unwrap_or_default(),
-                )?;
-                imported += 1;
+                writer.write(None, name, values[web_col].as_str(), &fields)?;
             }
-        }
+            (writer.written, writer.without_key)
+        };
         errors.sort_by_key(|e| e.line);
         if imported == 0 {
             // Dropping the transaction rolls back the data source row as well.
@@ -217,5 +184,99 @@ impl Engine {
             }
         };
         Ok(store::records::sources_of(&self.conn, org)?)
+    }
+}
+
+/// Checks a data source name and finds an existing source of that name (to be replaced), failing
+/// when it is of another kind. Returns the trimmed name.
+pub(super) fn existing_source(
+    conn: &rusqlite::Connection,
+    owner: i64,
+    name: &str,
+    kind: SourceKind,
+) -> Result<(String, Option<DataSource>)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(invalid(
+            "A data source needs a name of 1 to 100 characters.",
+        ));
+    }
+    let existing = store::records::source_by_name(conn, owner, name)?;
+    if let Some(s) = &existing
+        && s.kind != kind
+    {
+        return Err(invalid(format!(
+            "'{}' is a {} data source; choose another name for the {kind} import.",
+            s.name, s.kind
+        )));
+    }
+    Ok((name.to_string(), existing))
+}
+
+/// Creates the data source, or clears an existing one for a re-import (its records and, by
+/// cascade, their deals), inside the caller's transaction. Returns its id.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn open_source(
+    tx: &rusqlite::Connection,
+    owner: i64,
+    existing: Option<&DataSource>,
+    name: &str,
+    kind: SourceKind,
+    name_column: Option<&str>,
+    website_column: Option<&str>,
+    now: &str,
+) -> Result<i64> {
+    Ok(match existing {
+        Some(s) => {
+            store::records::clear_source(tx, s.id)?;
+            store::records::touch_source(tx, s.id, name_column, website_column, now)?;
+            s.id
+        }
+        None => {
+            store::records::insert_source(tx, owner, name, kind, name_column, website_column, now)?
+        }
+    })
+}
+
+/// Writes the records of one import: each match key is computed once, here, and stored.
+pub(super) struct RecordWriter<'c> {
+    ins: store::records::RecordInserter<'c>,
+    keyer: Keyer,
+    pub written: usize,
+    pub without_key: usize,
+}
+
+impl<'c> RecordWriter<'c> {
+    pub fn new(
+        tx: &'c rusqlite::Connection,
+        keyer: Keyer,
+        owner: i64,
+        source: i64,
+    ) -> Result<Self> {
+        Ok(RecordWriter {
+            ins: store::records::RecordInserter::new(tx, owner, source)?,
+            keyer,
+            written: 0,
+            without_key: 0,
+        })
+    }
+
+    pub fn write(
+        &mut self,
+        external_id: Option<&str>,
+        name: &str,
+        website: &str,
+        fields: &Map<String, Value>,
+    ) -> Result<i64> {
+        let key = self.keyer.key(name, website);
+        self.without_key += key.is_none() as usize;
+        self.written += 1;
+        Ok(self.ins.insert(
+            external_id,
+            name,
+            website,
+            key.as_ref(),
+            &serde_json::to_string(fields).unwrap_or_default(),
+        )?)
     }
 }

@@ -2,7 +2,9 @@
 //! ([`Actor`]) and decides what it may read or write through [`access`], the one privacy gate.
 
 pub mod access;
+mod crm;
 mod filters;
+mod fx;
 mod imports;
 mod orgs;
 mod overlaps;
@@ -10,8 +12,10 @@ mod partnerships;
 mod populations;
 mod search;
 
+pub use crm::CrmImportReport;
 pub use filters::{Filter, FilterOp};
-pub use imports::{ImportReport, ImportSpec};
+pub use fx::{FxRate, FxTable, FxUpdate};
+pub use imports::{DataSourceRef, ImportReport, ImportSpec};
 pub use orgs::{InitOrg, NewUser};
 pub use overlaps::{OverlapCell, PopRef};
 pub use partnerships::{PartnerDetail, PartnerSummary, SideSharing};

@@ -1,7 +1,9 @@
 //! SQLite storage: the connection, migrations and queries. No policy lives here: the engine
 //! decides who may read or write what, then calls these functions.
 
+pub mod fx;
 mod migrations;
+pub mod opportunities;
 pub mod orgs;
 pub mod partnerships;
 pub mod populations;
