@@ -2,6 +2,7 @@
 //! engine operation and prints the result: a short human form, or JSON with `--json`.
 
 mod print;
+mod score;
 
 use clap::{Args, Parser, Subcommand};
 use partnermap::engine::{ImportSpec, InitOrg, NewPopulation, NewUser};
@@ -113,6 +114,8 @@ enum Command {
     },
     /// Change your organization's plan (admins).
     Plan { plan: Plan },
+    #[command(flatten)]
+    Score(score::ScoreCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -335,6 +338,10 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Plan { plan } => {
             let a = actor(&engine, &g)?;
             out.whoami(&engine.set_plan(&a, plan)?);
+        }
+        Command::Score(cmd) => {
+            let a = actor(&engine, &g)?;
+            score::run(&mut engine, &a, cmd, &out)?;
         }
     }
     Ok(())

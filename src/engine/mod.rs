@@ -10,6 +10,8 @@ mod orgs;
 mod overlaps;
 mod partnerships;
 mod populations;
+mod recommendations;
+mod score;
 mod search;
 
 pub use crm::CrmImportReport;
@@ -20,6 +22,10 @@ pub use orgs::{InitOrg, NewUser};
 pub use overlaps::{OverlapCell, PopRef};
 pub use partnerships::{PartnerDetail, PartnerSummary, SideSharing};
 pub use populations::{NewPopulation, PopulationSummary};
+pub use recommendations::{
+    AccountLookup, DealNavigator, Pipeline, Signal, TopPartner, TopSort, as_of_arg,
+};
+pub use score::{PartnerScore, Reason, parse_as_of};
 pub use search::SearchResult;
 
 use crate::error::Result;

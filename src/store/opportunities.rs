@@ -100,3 +100,19 @@ pub fn of_org(conn: &Connection, org: i64) -> rusqlite::Result<Vec<Deal>> {
     })?
     .collect()
 }
+
+/// For each (record, partner org) with a thread between `org` and that partner about the record:
+/// the time of its latest message (RFC 3339 text).
+pub fn last_thread_messages(
+    conn: &Connection,
+    org: i64,
+) -> rusqlite::Result<Vec<(i64, i64, String)>> {
+    conn.prepare(
+        "SELECT t.record_id, CASE WHEN t.org_a = ?1 THEN t.org_b ELSE t.org_a END, max(m.created_at)
+         FROM threads t JOIN thread_messages m ON m.thread_id = t.id
+         WHERE (t.org_a = ?1 OR t.org_b = ?1) AND t.record_id IS NOT NULL
+         GROUP BY 1, 2",
+    )?
+    .query_map([org], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    .collect()
+}
