@@ -645,24 +645,23 @@ impl Engine {
         if t.is_empty() {
             return Err(invalid("Name an account: its id, domain or company name."));
         }
-        if let Ok(id) = t.parse::<i64>()
-            && let Some(r) = store::records::record(&self.conn, id)?
-            && r.org_id == actor.org.id
+        if let Ok(id) = t.parse::<i64>() {
+            return match store::records::record(&self.conn, id)? {
+                Some(r) if r.org_id == actor.org.id => Ok(r),
+                _ => Err(not_found(format!(
+                    "{} has no account with id {id}. Give its id, domain (acme.com) or company name.",
+                    actor.org.name
+                ))),
+            };
+        }
+        if let Some(d) = domain_key(t)
+            && let Some(r) = store::records::search_own(&self.conn, actor.org.id, &d, 50)?
+                .into_iter()
+                .find(|r| r.key_kind == Some(KeyKind::Domain) && r.key_text.as_deref() == Some(&d))
         {
             return Ok(r);
         }
         let found = store::records::search_own(&self.conn, actor.org.id, t, 50)?;
-        if let Some(d) = domain_key(t) {
-            let by_domain: Vec<&Record> = found
-                .iter()
-                .filter(|r| {
-                    r.key_kind == Some(KeyKind::Domain) && r.key_text.as_deref() == Some(&d)
-                })
-                .collect();
-            if let Some(r) = by_domain.first() {
-                return Ok((*r).clone());
-            }
-        }
         let exact: Vec<&Record> = found
             .iter()
             .filter(|r| r.name.eq_ignore_ascii_case(t))

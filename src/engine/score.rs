@@ -62,7 +62,7 @@ pub struct PartnerScore {
     pub ratios: Option<Ratios>,
     /// Won deals (closed in the window) on V's accounts that are the partner's customers.
     pub won_deals_with_partner: usize,
-    /// Distinct V records (in V's populations) overlapping any population of P visible to V.
+    /// Distinct records of V (any data source) overlapping any population of P visible to V.
     pub overlap_count: usize,
     /// win_rate_with / win_rate_base, unclamped (None when either is missing or base is 0).
     pub win_rate_lift: Option<f64>,
@@ -111,9 +111,8 @@ impl Engine {
                 ),
             ));
         }
-        let has_crm = store::records::sources_of(&self.conn, actor.org.id)?
-            .iter()
-            .any(|s| s.kind == SourceKind::Crm);
+        let sources = store::records::sources_of(&self.conn, actor.org.id)?;
+        let has_crm = sources.iter().any(|s| s.kind == SourceKind::Crm);
         if !has_crm {
             v_reasons.push(reason(
                 "no_crm_source",
@@ -210,7 +209,21 @@ impl Engine {
                 PopulationType::Customers | PopulationType::OpenOpportunities
             )
         })?;
-        let v_all = keys_of(&|_| true)?;
+        // Every record of V (all data sources), for overlap counts.
+        let v_all = {
+            let mut entries = Vec::new();
+            for s in &sources {
+                entries.extend(
+                    store::records::keys_of_source(&self.conn, s.id)?
+                        .into_iter()
+                        .map(|(record_id, fp)| Entry {
+                            fp: fp.unwrap_or(0),
+                            record_id,
+                        }),
+                );
+            }
+            PopKeys::new(entries)
+        };
         let v_deals = {
             let mut seen = HashSet::new();
             PopKeys::new(
