@@ -213,3 +213,32 @@ impl Default for Sharing {
         }
     }
 }
+
+string_enum!(
+    /// A share request's state: only `pending` ever changes.
+    ShareRequestStatus { Pending => "pending", Approved => "approved", Declined => "declined", Withdrawn => "withdrawn" }
+);
+
+string_enum!(
+    /// Which side of a share request the actor's org is on.
+    RequestDirection { Incoming => "incoming", Outgoing => "outgoing" }
+);
+
+/// A share request (SPEC §1): the requester asks the owner to share a population.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShareRequest {
+    pub id: i64,
+    pub requester_org: i64,
+    pub owner_org: i64,
+    /// None = every population of the owner the requester can see.
+    pub population_id: Option<i64>,
+    /// None = `overlaps`, the usual ask.
+    pub level: Option<SharingLevel>,
+    pub fields: Vec<String>,
+    pub message: String,
+    pub status: ShareRequestStatus,
+    pub created_by: Option<i64>,
+    pub responded_by: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+}

@@ -7,15 +7,13 @@
 //!   G1: 10 won (5000 USD, 20 days)                  — customers of Orion, Cygnus (Nova: 9 of them)
 //!   G2: 10 won (1000 USD at EUR .8/GBP .5/JPY 150, 60 days) + 10 lost — Lyra's customers
 //!   G3: 10 won (500 USD, 90 days) + 30 lost         — Draco's customers
-//! Sharing settings of the online partners are written with `store::sharing::set` in set-up
-//! (`Engine::set_sharing` is built on another branch).
 
 mod common;
 
 use common::data;
 use partnermap::Engine;
 use partnermap::engine::{ImportSpec, InitOrg, NewPopulation, PartnerScore, TopSort};
-use partnermap::model::{Actor, Permission, Plan, PopulationType, Role, Sharing, SharingLevel};
+use partnermap::model::{Actor, Permission, Plan, PopulationType, Role, SharingLevel};
 use partnermap::scoring::Label;
 use serde_json::json;
 use std::io::{Read, Write};
@@ -221,7 +219,7 @@ fn network() -> Net {
     // Ursa: online, customers at 'overlaps' with name and segment.
     let ursa = org(&mut e, "Ursa", "ursa.io", "ulf@ursa.io", Plan::Connector);
     csv(&mut e, &ursa, "ursa.csv", None);
-    let ursa_customers = pop(
+    pop(
         &mut e,
         &ursa,
         "Customers",
@@ -235,17 +233,12 @@ fn network() -> Net {
             .unwrap();
         e.respond_to_invitation(other, "Vega", true).unwrap();
     }
-    partnermap::store::sharing::set(
-        e.conn(),
-        ursa.org.id,
-        vega.org.id,
-        ursa_customers,
-        &Sharing {
-            level: SharingLevel::Overlaps,
-            fields: vec!["name".into(), "segment".into()],
-        },
-        ursa.user.id,
-        "2026-11-01T00:00:00Z",
+    e.set_sharing(
+        &ursa,
+        "Vega",
+        "Customers",
+        SharingLevel::Overlaps,
+        Some(&["name".to_string(), "segment".to_string()]),
     )
     .unwrap();
     // The rates the hand computation uses: EUR 0.8, GBP 0.5, JPY 150 per USD.
@@ -271,7 +264,7 @@ fn codes(s: &PartnerScore) -> Vec<&'static str> {
 
 #[test]
 fn hand_computed_labels_percentiles_and_metrics() {
-    let n = network();
+    let mut n = network();
     let all = n.e.scores(&n.vega, None).unwrap();
     assert_eq!(all.len(), 9);
 
@@ -411,20 +404,8 @@ fn hand_computed_labels_percentiles_and_metrics() {
     );
 
     // Hiding Umbra's customers makes the population indistinguishable from a missing one.
-    let umbra_pop = n.e.list_populations(&n.umbra, None).unwrap()[0].id;
-    partnermap::store::sharing::set(
-        n.e.conn(),
-        n.umbra.org.id,
-        n.vega.org.id,
-        umbra_pop,
-        &Sharing {
-            level: SharingLevel::Hidden,
-            fields: vec![],
-        },
-        n.umbra.user.id,
-        "2026-11-22T00:00:00Z",
-    )
-    .unwrap();
+    n.e.set_sharing(&n.umbra, "Vega", "Customers", SharingLevel::Hidden, None)
+        .unwrap();
     let s = n.e.partner_score(&n.vega, "Umbra", None).unwrap();
     assert_eq!(codes(&s), vec!["partner_no_customers"]);
 }

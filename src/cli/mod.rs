@@ -3,6 +3,7 @@
 
 mod print;
 mod score;
+mod sharing;
 
 use clap::{Args, Parser, Subcommand};
 use partnermap::engine::{ImportSpec, InitOrg, NewPopulation, NewUser};
@@ -116,6 +117,8 @@ enum Command {
     Plan { plan: Plan },
     #[command(flatten)]
     Score(score::ScoreCmd),
+    #[command(flatten)]
+    Sharing(sharing::SharingCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -342,6 +345,10 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Score(cmd) => {
             let a = actor(&engine, &g)?;
             score::run(&mut engine, &a, cmd, &out)?;
+        }
+        Command::Sharing(cmd) => {
+            let a = actor(&engine, &g)?;
+            sharing::run(cmd, &mut engine, &a, &out)?;
         }
     }
     Ok(())

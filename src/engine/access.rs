@@ -5,9 +5,11 @@
 use super::Engine;
 use crate::error::{Result, conflict, forbidden, not_found};
 use crate::model::{
-    Actor, Org, Partnership, PartnershipStatus, Permission, Population, Role, Sharing, SharingLevel,
+    Actor, Org, Partnership, PartnershipStatus, Permission, Population, Record, Role, Sharing,
+    SharingLevel, User,
 };
 use crate::store;
+use serde_json::{Map, Value};
 
 /// How the actor relates to another org.
 #[derive(Debug, Clone)]
@@ -53,6 +55,62 @@ impl VisiblePopulation {
                 .fields
                 .iter()
                 .any(|f| f == "*" || f.eq_ignore_ascii_case(field))
+    }
+}
+
+/// Which of a partner population's records the actor may read (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordAccess {
+    /// `counts`: overlap figures only, no record.
+    CountsOnly,
+    /// `overlaps`: the records that overlap the actor's populations, with the shared fields.
+    Overlapping,
+    /// `full`: every record of the population, with the shared fields.
+    Everything,
+}
+
+impl VisiblePopulation {
+    pub fn record_access(&self) -> RecordAccess {
+        match self.sharing.level {
+            SharingLevel::Hidden | SharingLevel::Counts => RecordAccess::CountsOnly,
+            SharingLevel::Overlaps => RecordAccess::Overlapping,
+            SharingLevel::Full => RecordAccess::Everything,
+        }
+    }
+
+    /// The shared field names, as the partner spelled them (for `*`: name, website, domain and
+    /// every field of this record). Empty below `overlaps`.
+    pub fn shared_field_names(&self, rec: Option<&Record>) -> Vec<String> {
+        if self.sharing.level < SharingLevel::Overlaps {
+            return Vec::new();
+        }
+        let mut out: Vec<String> = Vec::new();
+        for f in &self.sharing.fields {
+            if f == ALL_FIELDS {
+                for n in ["name", "website", "domain"] {
+                    out.push(n.to_string());
+                }
+                if let Some(r) = rec {
+                    out.extend(r.fields.keys().cloned());
+                }
+            } else {
+                out.push(f.clone());
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|f| seen.insert(f.to_ascii_lowercase()));
+        out
+    }
+
+    /// The partner's record cut down to exactly the fields shared with the actor. Nothing else
+    /// of a partner's record (not its id) ever leaves the engine.
+    pub fn project(&self, rec: &Record) -> Map<String, Value> {
+        let mut m = Map::new();
+        for f in self.shared_field_names(Some(rec)) {
+            let v = rec.field(&f).map(Value::String).unwrap_or(Value::Null);
+            m.insert(f, v);
+        }
+        m
     }
 }
 
@@ -248,6 +306,97 @@ impl Engine {
     /// [`Engine::visible_populations`] and their sharing.
     pub fn owns_data_of(&self, actor: &Actor, org: &Org) -> bool {
         org.id == actor.org.id || org.managed_by == Some(actor.org.id)
+    }
+}
+
+impl Engine {
+    /// Fails unless the partner shares the population's records (`overlaps` or `full`); the
+    /// error gives the reason and the one figure the actor may see, the overlap count.
+    pub fn require_records_shared(
+        &self,
+        partner: &PartnerRef,
+        vis: &VisiblePopulation,
+        overlap_count: usize,
+    ) -> Result<()> {
+        if vis.record_access() != RecordAccess::CountsOnly {
+            return Ok(());
+        }
+        Err(forbidden(format!(
+            "{} shares its population '{}' with you at the 'counts' level: you may see the overlap count ({overlap_count}) but not the records. Ask {} to share more with create_share_request (partner '{}', population '{}', level 'overlaps').",
+            partner.org.name,
+            vis.population.name,
+            partner.org.name,
+            partner.org.name,
+            vis.population.name
+        )))
+    }
+
+    /// Fails unless the actor's org and the partner have a partnership (in any state) across
+    /// which sharing settings and share requests can exist: never with offline partners.
+    pub fn require_online_partnership(&self, partner: &PartnerRef) -> Result<Partnership> {
+        match &partner.relationship {
+            Relationship::Partnership(p) => Ok(p.clone()),
+            Relationship::Offline => Err(crate::error::invalid(format!(
+                "{} is an offline partner: its data is yours alone and nothing is ever shared with it, so there are no sharing settings or requests for it.",
+                partner.org.name
+            ))),
+        }
+    }
+
+    /// The partner's users the actor may see (name, email, role): only across an active,
+    /// online partnership; none otherwise.
+    pub fn visible_partner_users(&self, actor: &Actor, partner: &PartnerRef) -> Result<Vec<User>> {
+        match &partner.relationship {
+            Relationship::Partnership(p) if p.status == PartnershipStatus::Active => {
+                let _ = actor;
+                Ok(store::orgs::users_of(&self.conn, partner.org.id)?)
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Whether the actor may see who `user` is: users of the actor's org, and users of orgs
+    /// the actor's org is actively partnered with.
+    pub fn user_visible(&self, actor: &Actor, user: &User) -> Result<bool> {
+        if user.org_id == actor.org.id {
+            return Ok(true);
+        }
+        Ok(
+            store::partnerships::between(&self.conn, actor.org.id, user.org_id)?
+                .is_some_and(|p| p.status == PartnershipStatus::Active),
+        )
+    }
+
+    /// Fails unless the actor's org is one of the two sides of a thread. The error is the same
+    /// whether the thread does not exist or belongs to others.
+    pub fn require_thread_side(
+        &self,
+        actor: &Actor,
+        thread_id: i64,
+    ) -> Result<store::threads::ThreadRow> {
+        match store::threads::get(&self.conn, thread_id)? {
+            Some(t) if t.org_a == actor.org.id || t.org_b == actor.org.id => Ok(t),
+            _ => Err(not_found(format!(
+                "{} has no thread {thread_id}. List your threads with list_threads.",
+                actor.org.name
+            ))),
+        }
+    }
+
+    /// Fails unless the actor's org is the requester or the owner of the share request (same
+    /// error whether it does not exist or belongs to others).
+    pub fn require_share_request_side(
+        &self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<crate::model::ShareRequest> {
+        match store::share_requests::get(&self.conn, id)? {
+            Some(r) if r.requester_org == actor.org.id || r.owner_org == actor.org.id => Ok(r),
+            _ => Err(not_found(format!(
+                "{} has no share request {id}. List them with list_share_requests.",
+                actor.org.name
+            ))),
+        }
     }
 }
 

@@ -127,7 +127,7 @@ fn text(v: &Value) -> String {
 
 /// Compares numerically when both sides are numbers, else as case-insensitive text (ISO dates
 /// compare correctly as text).
-fn compare(actual: &str, expected: &str) -> Ordering {
+pub(crate) fn compare(actual: &str, expected: &str) -> Ordering {
     match (actual.trim().parse::<f64>(), expected.trim().parse::<f64>()) {
         (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
         _ => actual

@@ -5,9 +5,10 @@ use super::Engine;
 use super::populations::refresh_source;
 use crate::error::{Result, forbidden, invalid};
 use crate::ingest::csv_file::{self, RowError};
-use crate::matching::Keyer;
+use crate::matching::{Keyer, MatchKey};
 use crate::model::{Actor, DataSource, Permission, SourceKind};
 use crate::store;
+use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
@@ -88,33 +89,48 @@ impl Engine {
         let mut errors = Vec::new();
         let (imported, without_key) = {
             let mut writer = RecordWriter::new(&tx, keyer, owner.id, source_id)?;
-            let mut fields = Map::new();
-            for row in table.rows() {
-                let (line, values) = match row {
-                    Ok(r) => r,
-                    Err(e) => {
-                        errors.push(e);
-                        continue;
-                    }
-                };
-                let name = values[name_col].as_str();
-                if name.is_empty() {
-                    errors.push(RowError {
-                        line,
-                        reason: format!(
-                            "the company name ('{}') is empty",
-                            table.headers[name_col]
-                        ),
-                    });
-                    continue;
+            let fields = FieldsWriter::new(&table.headers, &[name_col, web_col]);
+            let mut rows = table.rows();
+            loop {
+                // Rows are read in chunks; keys and field JSON are computed in parallel; the
+                // inserts stay sequential on the one connection.
+                let chunk: Vec<_> = rows.by_ref().take(IMPORT_CHUNK).collect();
+                if chunk.is_empty() {
+                    break;
                 }
-                fields.clear();
-                for (i, v) in values.iter().enumerate() {
-                    if i != name_col && i != web_col {
-                        fields.insert(table.headers[i].clone(), Value::String(v.clone()));
+                let prepared: Vec<_> = chunk
+                    .into_par_iter()
+                    .map(|row| {
+                        let (line, values) = row?;
+                        let name = values[name_col].as_str();
+                        if name.is_empty() {
+                            return Err(RowError {
+                                line,
+                                reason: format!(
+                                    "the company name ('{}') is empty",
+                                    table.headers[name_col]
+                                ),
+                            });
+                        }
+                        let key = keyer.key(name, &values[web_col]);
+                        let json = fields.write(&values);
+                        Ok((values, key, json))
+                    })
+                    .collect();
+                for p in prepared {
+                    match p {
+                        Ok((values, key, json)) => {
+                            writer.write_keyed(
+                                None,
+                                &values[name_col],
+                                &values[web_col],
+                                key.as_ref(),
+                                &json,
+                            )?;
+                        }
+                        Err(e) => errors.push(e),
                     }
                 }
-                writer.write(None, name, values[web_col].as_str(), &fields)?;
             }
             (writer.written, writer.without_key)
         };
@@ -261,6 +277,7 @@ impl<'c> RecordWriter<'c> {
         })
     }
 
+    /// Computes the record's key and writes it.
     pub fn write(
         &mut self,
         external_id: Option<&str>,
@@ -269,14 +286,91 @@ impl<'c> RecordWriter<'c> {
         fields: &Map<String, Value>,
     ) -> Result<i64> {
         let key = self.keyer.key(name, website);
-        self.without_key += key.is_none() as usize;
-        self.written += 1;
-        Ok(self.ins.insert(
+        self.write_keyed(
             external_id,
             name,
             website,
             key.as_ref(),
             &serde_json::to_string(fields).unwrap_or_default(),
-        )?)
+        )
+    }
+
+    /// Writes a record whose key (and field JSON) were computed beforehand (in parallel).
+    pub fn write_keyed(
+        &mut self,
+        external_id: Option<&str>,
+        name: &str,
+        website: &str,
+        key: Option<&MatchKey>,
+        fields_json: &str,
+    ) -> Result<i64> {
+        self.without_key += key.is_none() as usize;
+        self.written += 1;
+        Ok(self
+            .ins
+            .insert(external_id, name, website, key, fields_json)?)
+    }
+}
+
+/// Rows per parallel chunk of an import.
+const IMPORT_CHUNK: usize = 16_384;
+
+/// Writes a row's extra columns as a JSON object, with the keys escaped once up front.
+pub(crate) struct FieldsWriter {
+    /// (column index, `"Header":`) for every column kept as a field.
+    keys: Vec<(usize, String)>,
+}
+
+impl FieldsWriter {
+    pub(crate) fn new(headers: &[String], skip: &[usize]) -> Self {
+        FieldsWriter {
+            keys: headers
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !skip.contains(i))
+                .map(|(i, h)| (i, format!("{}:", json_string(h))))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn write(&self, values: &[String]) -> String {
+        let mut out = String::with_capacity(16 + self.keys.len() * 24);
+        out.push('{');
+        for (n, (i, key)) in self.keys.iter().enumerate() {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str(key);
+            out.push_str(&json_string(&values[*i]));
+        }
+        out.push('}');
+        out
+    }
+}
+
+fn json_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FieldsWriter;
+
+    #[test]
+    fn fields_json_is_valid_and_skips_mapped_columns() {
+        let headers: Vec<String> = ["name", "Type \"x\"", "website", "Notes"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let w = FieldsWriter::new(&headers, &[0, 2]);
+        let values: Vec<String> = ["Acme", "Customer", "acme.com", "line1\nline2 \\ \u{1}"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let v: serde_json::Value = serde_json::from_str(&w.write(&values)).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"Type \"x\"": "Customer", "Notes": "line1\nline2 \\ \u{1}"})
+        );
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod access;
 mod crm;
+mod exports;
 mod filters;
 mod fx;
 mod imports;
@@ -11,10 +12,15 @@ mod overlaps;
 mod partnerships;
 mod populations;
 mod recommendations;
+mod reports;
 mod score;
 mod search;
+mod share_requests;
+mod sharing;
+mod threads;
 
 pub use crm::CrmImportReport;
+pub use exports::ExportResult;
 pub use filters::{Filter, FilterOp};
 pub use fx::{FxRate, FxTable, FxUpdate};
 pub use imports::{DataSourceRef, ImportReport, ImportSpec};
@@ -25,8 +31,12 @@ pub use populations::{NewPopulation, PopulationSummary};
 pub use recommendations::{
     AccountLookup, DealNavigator, Pipeline, Signal, TopPartner, TopSort, as_of_arg,
 };
+pub use reports::{Report, ReportQuery, ReportRow};
 pub use score::{PartnerScore, Reason, parse_as_of};
 pub use search::SearchResult;
+pub use share_requests::{NewShareRequest, ShareRequestView, UserRef};
+pub use sharing::SharingView;
+pub use threads::{MessageView, NewThread, Person, ThreadView};
 
 use crate::error::Result;
 use crate::matching::{Keyer, PopKeys};

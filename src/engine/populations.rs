@@ -7,6 +7,7 @@ use crate::error::{Result, conflict, forbidden, invalid, not_found};
 use crate::matching::{Entry, PopKeys};
 use crate::model::{Actor, DataSource, Permission, Population, PopulationType, SharingLevel};
 use crate::store;
+use rayon::prelude::*;
 use rusqlite::Connection;
 use serde::Serialize;
 use std::sync::Arc;
@@ -211,6 +212,9 @@ impl Engine {
     }
 }
 
+/// Records per parallel chunk when evaluating filters.
+const CHUNK: usize = 16_384;
+
 /// Recomputes the members of every population on `source` (after an import).
 pub(crate) fn refresh_source(conn: &Connection, source: i64) -> Result<()> {
     for pop in store::populations::of_source(conn, source)? {
@@ -231,15 +235,24 @@ fn materialize(conn: &Connection, pop: &Population, filter: &Filter) -> Result<(
             })
             .collect()
     } else {
+        // Records stream from SQLite; filters are evaluated in parallel a chunk at a time.
         let mut v = Vec::new();
-        store::records::for_each_in_source(conn, pop.source_id, |r, fp| {
-            if filter.matches(&r) {
-                v.push(Entry {
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let flush = |chunk: &mut Vec<(crate::model::Record, Option<u64>)>, v: &mut Vec<Entry>| {
+            v.par_extend(chunk.par_drain(..).filter_map(|(r, fp)| {
+                filter.matches(&r).then_some(Entry {
                     fp: fp.unwrap_or(0),
                     record_id: r.id,
-                });
+                })
+            }));
+        };
+        store::records::for_each_in_source(conn, pop.source_id, |r, fp| {
+            chunk.push((r, fp));
+            if chunk.len() == CHUNK {
+                flush(&mut chunk, &mut v);
             }
         })?;
+        flush(&mut chunk, &mut v);
         v
     };
     store::populations::store_members(conn, pop.id, &PopKeys::new(entries))?;

@@ -49,6 +49,55 @@ const FREE_MAIL: &[&str] = &[
     "att.net",
 ];
 
+/// The host of a plain `[http[s]://]host[:port][/path]` value with an ASCII host, without the
+/// cost of a full URL parse; `None` sends the value to [`url_host`] (IDNA, IPv6, user info, other
+/// schemes).
+fn fast_host(v: &str) -> Option<String> {
+    let rest = if v.len() >= 8 && v[..8].eq_ignore_ascii_case("https://") {
+        &v[8..]
+    } else if v.len() >= 7 && v[..7].eq_ignore_ascii_case("http://") {
+        &v[7..]
+    } else if v.contains("://") {
+        return None;
+    } else {
+        v
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) => h,
+        Some(_) => return None,
+        None => authority,
+    };
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        || host.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+    {
+        // Empty, non-ASCII or unusual characters, or an IPv4 address: let the URL parser decide.
+        return None;
+    }
+    Some(host.trim_end_matches('.').to_ascii_lowercase())
+}
+
+/// The host by a full URL parse (`url` lower-cases and IDNA-normalizes domain hosts); `None`
+/// for IP addresses and unparseable values.
+fn url_host(v: &str) -> Option<String> {
+    let with_scheme;
+    let v = if v.contains("://") {
+        v
+    } else {
+        with_scheme = format!("http://{v}");
+        &with_scheme
+    };
+    let url = Url::parse(v).ok()?;
+    match url.host()? {
+        Host::Domain(d) => Some(d.trim_end_matches('.').to_ascii_lowercase()),
+        Host::Ipv4(_) | Host::Ipv6(_) => None,
+    }
+}
+
 /// The domain key of a website value, or `None` when it has none (empty, IP address,
 /// invalid host, unknown public suffix, or a free-mail address).
 ///
@@ -63,18 +112,9 @@ pub fn domain_key(website: &str) -> Option<String> {
         Some((local, dom)) if !raw.contains("://") && !local.is_empty() => (dom, true),
         _ => (raw, false),
     };
-    let with_scheme;
-    let candidate = if candidate.contains("://") {
-        candidate
-    } else {
-        with_scheme = format!("http://{candidate}");
-        &with_scheme
-    };
-    let url = Url::parse(candidate).ok()?;
-    // `url` lower-cases and IDNA-normalizes (punycode) domain hosts; IPs come back as Ipv4/Ipv6.
-    let host = match url.host()? {
-        Host::Domain(d) => d.trim_end_matches('.').to_ascii_lowercase(),
-        Host::Ipv4(_) | Host::Ipv6(_) => return None,
+    let host = match fast_host(candidate) {
+        Some(h) => h,
+        None => url_host(candidate)?,
     };
     if host.is_empty() || !host.contains('.') {
         return None;
@@ -116,6 +156,12 @@ mod tests {
         );
         assert_eq!(k("acme.com.").as_deref(), Some("acme.com"));
         assert_eq!(k("foo.github.io").as_deref(), Some("foo.github.io"));
+        assert_eq!(
+            k("HTTPS://WWW.UMBRELLA.COM").as_deref(),
+            Some("umbrella.com")
+        );
+        assert_eq!(k("https://user@acme.com/").as_deref(), Some("acme.com"));
+        assert_eq!(k("ftp://files.acme.com/x").as_deref(), Some("acme.com"));
     }
 
     #[test]
@@ -143,6 +189,8 @@ mod tests {
             "acme.notarealtld",
             "not a url",
             "http://",
+            "http://10.1.2.3:8080/x",
+            "https://acme.com:notaport/",
         ] {
             assert_eq!(k(s), None, "{s:?}");
         }

@@ -76,7 +76,7 @@ CREATE TABLE records (
     fields      TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX records_source ON records(source_id);
-CREATE INDEX records_org_fp ON records(org_id, key_fp);
+CREATE INDEX records_org ON records(org_id);
 
 CREATE TABLE opportunities (
     id          INTEGER PRIMARY KEY,

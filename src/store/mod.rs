@@ -1,6 +1,7 @@
 //! SQLite storage: the connection, migrations and queries. No policy lives here: the engine
 //! decides who may read or write what, then calls these functions.
 
+pub mod exports;
 pub mod fx;
 mod migrations;
 pub mod opportunities;
@@ -8,7 +9,9 @@ pub mod orgs;
 pub mod partnerships;
 pub mod populations;
 pub mod records;
+pub mod share_requests;
 pub mod sharing;
+pub mod threads;
 
 pub use migrations::SCHEMA_VERSION;
 

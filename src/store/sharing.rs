@@ -54,3 +54,39 @@ pub fn set(
     )?;
     Ok(())
 }
+
+/// Every setting an owner has made for one partner: (population id, sharing, updated_at).
+pub fn of_owner_for(
+    conn: &Connection,
+    owner: i64,
+    partner: i64,
+) -> rusqlite::Result<Vec<(i64, Sharing, String)>> {
+    conn.prepare(
+        "SELECT population_id, level, fields, updated_at FROM sharing_settings
+         WHERE owner_org = ?1 AND partner_org = ?2 ORDER BY population_id",
+    )?
+    .query_map(params![owner, partner], |r| {
+        let level: String = r.get(1)?;
+        let fields: String = r.get(2)?;
+        Ok((
+            r.get(0)?,
+            Sharing {
+                level: level.parse().unwrap_or(SharingLevel::Hidden),
+                fields: serde_json::from_str(&fields).unwrap_or_default(),
+            },
+            r.get(3)?,
+        ))
+    })?
+    .collect()
+}
+
+/// The field names the records of a data source carry (from a sample of its records), sorted.
+pub fn source_field_names(conn: &Connection, source: i64) -> rusqlite::Result<Vec<String>> {
+    conn.prepare(
+        "SELECT DISTINCT j.key FROM
+           (SELECT fields FROM records WHERE source_id = ?1 LIMIT 500) AS r, json_each(r.fields) AS j
+         ORDER BY j.key COLLATE NOCASE",
+    )?
+    .query_map([source], |r| r.get(0))?
+    .collect()
+}

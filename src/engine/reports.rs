@@ -1,0 +1,471 @@
+//! Account-mapping reports (SPEC §3) for one matrix cell: the actor's population X × the
+//! partner's population Y. Rows are the actor's records in X that overlap Y, with the actor's
+//! own fields and the partner's fields exactly as the partner's setting for Y allows; at `full`
+//! also Y's records that overlap nothing in X ("greenfield", `my_record` null). At `counts` the
+//! report is refused with the reason and the count.
+//!
+//! Filters, sort and columns name the actor's fields plainly (`country`) and the partner's
+//! with a `partner.` prefix (`partner.owner`); a partner field must be one the partner shares.
+
+use super::Engine;
+use super::access::{ALL_FIELDS, RecordAccess, VisiblePopulation, list_or_none};
+use super::filters::{Filter, compare};
+use super::overlaps::PopRef;
+use crate::error::{Result, invalid};
+use crate::matching::KeyKind;
+use crate::model::{Actor, Record, SharingLevel};
+use crate::store;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// What a report (or an export) asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ReportQuery {
+    pub partner: String,
+    pub my_population: String,
+    pub partner_population: String,
+    /// Filters (same operators as populations); `partner.<field>` filters the partner's record.
+    pub filters: Value,
+    /// Columns to show: own fields by name, the partner's as `partner.<field>`. None = all.
+    pub columns: Option<Vec<String>>,
+    /// A field to sort by, optionally `-field` or `field desc` for descending.
+    pub sort: Option<String>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+}
+
+/// One row: the actor's record (null for a greenfield row), the partner's record as shared
+/// (null when the partner shares no field), and what the two matched on.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportRow {
+    pub my_record: Option<Map<String, Value>>,
+    pub partner_record: Option<Map<String, Value>>,
+    /// "domain acme.co.uk" or "name acme"; null for a greenfield row.
+    pub matched_on: Option<String>,
+    /// The partner record behind the row (never shown; counted by exports).
+    #[serde(skip)]
+    pub(crate) partner_record_id: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportColumns {
+    pub my_record: Vec<String>,
+    pub partner_record: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub partner: PopRef,
+    pub my_population: PopRef,
+    pub partner_population: PopRef,
+    /// The level the partner shares its population at with you.
+    pub sharing_level: SharingLevel,
+    /// The cell's overlap count (as in the overlap matrix).
+    pub overlap_count: usize,
+    /// Greenfield records (the partner's records overlapping nothing of yours), at `full`.
+    pub greenfield_count: usize,
+    /// Rows after filters, across all pages.
+    pub total: usize,
+    pub columns: ReportColumns,
+    pub rows: Vec<ReportRow>,
+    pub next_cursor: Option<String>,
+}
+
+pub const DEFAULT_LIMIT: usize = 100;
+pub const MAX_LIMIT: usize = 1000;
+const PARTNER_PREFIX: &str = "partner.";
+
+/// Splits `partner.x` into `x`.
+fn partner_field(name: &str) -> Option<&str> {
+    let n = name.trim();
+    (n.len() > PARTNER_PREFIX.len()
+        && n[..PARTNER_PREFIX.len()].eq_ignore_ascii_case(PARTNER_PREFIX))
+    .then(|| &n[PARTNER_PREFIX.len()..])
+}
+
+pub(crate) fn encode_cursor(offset: usize) -> String {
+    format!("r{offset:x}")
+}
+
+pub(crate) fn decode_cursor(c: &str) -> Result<usize> {
+    c.strip_prefix('r')
+        .and_then(|h| usize::from_str_radix(h, 16).ok())
+        .ok_or_else(|| {
+            invalid(format!(
+                "'{c}' is not a cursor of this report; pass the next_cursor of the previous page, or none for the first page."
+            ))
+        })
+}
+
+/// Cuts one page out of a whole report.
+pub(crate) fn page(mut r: Report, limit: usize, cursor: Option<&str>) -> Result<Report> {
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(invalid(format!("limit must be between 1 and {MAX_LIMIT}.")));
+    }
+    let offset = match cursor.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(c) => decode_cursor(c)?,
+        None => 0,
+    };
+    let rows: Vec<ReportRow> = r.rows.drain(..).skip(offset).take(limit).collect();
+    r.next_cursor = (offset + rows.len() < r.total).then(|| encode_cursor(offset + rows.len()));
+    r.rows = rows;
+    Ok(r)
+}
+
+/// A whole report before paging, for reports and exports.
+pub(crate) struct FullReport {
+    pub report: Report,
+    pub partner_org: i64,
+    pub offline: bool,
+}
+
+impl Engine {
+    /// One page of the account-mapping report for (my_population × partner_population).
+    pub fn account_mapping_report(&self, actor: &Actor, q: &ReportQuery) -> Result<Report> {
+        let full = self.build_report(actor, q)?;
+        page(
+            full.report,
+            q.limit.unwrap_or(DEFAULT_LIMIT),
+            q.cursor.as_deref(),
+        )
+    }
+
+    /// Every row of the report (filters, columns and sort applied; no paging).
+    pub(crate) fn build_report(&self, actor: &Actor, q: &ReportQuery) -> Result<FullReport> {
+        let partner = self.resolve_partner(actor, &q.partner)?;
+        let vis = self.resolve_partner_population(actor, &partner, &q.partner_population)?;
+        let mine = self.resolve_own_population(actor, &q.my_population)?;
+        let my_keys = self.pop_keys(mine.id)?;
+        let their_keys = self.pop_keys(vis.population.id)?;
+        let overlap_count = my_keys.overlap_count(&their_keys);
+        self.require_records_shared(&partner, &vis, overlap_count)?;
+
+        // Column sets: the actor's fields, and exactly the partner's shared fields.
+        let mut my_known: Vec<String> = ["name", "website", "domain"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        my_known.extend(store::sharing::source_field_names(
+            &self.conn,
+            mine.source_id,
+        )?);
+        let partner_known = shared_columns(self, &vis)?;
+        let (my_cols, partner_cols) = match &q.columns {
+            None => (my_known.clone(), partner_known.clone()),
+            Some(cols) => {
+                let (mut m, mut p) = (Vec::new(), Vec::new());
+                for c in cols
+                    .iter()
+                    .map(|c| c.trim())
+                    .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("id"))
+                {
+                    if let Some(f) = partner_field(c) {
+                        p.push(pick_column(f, &partner_known, || {
+                            not_shared(&partner.org.name, &vis, f, &partner_known)
+                        })?);
+                    } else {
+                        m.push(pick_column(c, &my_known, || {
+                            invalid(format!(
+                                "Your population '{}' has no column '{c}'. Its columns: {}; the partner's shared columns are named partner.<field>: {}.",
+                                mine.name,
+                                list_or_none(my_known.iter().cloned()),
+                                list_or_none(partner_known.iter().map(|f| format!("partner.{f}")))
+                            ))
+                        })?);
+                    }
+                }
+                (m, p)
+            }
+        };
+
+        let filter = Filter::parse(&q.filters)?;
+        check_partner_refs(&filter, &mut |f| {
+            if partner_known.iter().any(|k| k.eq_ignore_ascii_case(f)) {
+                Ok(())
+            } else {
+                Err(not_shared(&partner.org.name, &vis, f, &partner_known))
+            }
+        })?;
+        let sort = match q.sort.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            Some(s) => {
+                let (field, desc) = parse_sort(s);
+                if let Some(f) = partner_field(&field)
+                    && !partner_known.iter().any(|k| k.eq_ignore_ascii_case(f))
+                {
+                    return Err(not_shared(&partner.org.name, &vis, f, &partner_known));
+                }
+                Some((field, desc))
+            }
+            None => None,
+        };
+
+        // The rows: matched pairs, then (at full) greenfield records of the partner.
+        let pairs = my_keys.overlapping(&their_keys);
+        let mut greenfield_ids: Vec<i64> = Vec::new();
+        if vis.record_access() == RecordAccess::Everything {
+            greenfield_ids = their_keys
+                .entries()
+                .iter()
+                .filter(|e| !my_keys.contains_fp(e.fp))
+                .map(|e| e.record_id)
+                .collect();
+        }
+        let my_ids: Vec<i64> = pairs.iter().map(|(a, _)| a.record_id).collect();
+        let mut their_ids: Vec<i64> = pairs.iter().map(|(_, b)| b.record_id).collect();
+        their_ids.extend(&greenfield_ids);
+        let my_recs: HashMap<i64, Record> = store::records::records_by_ids(&self.conn, &my_ids)?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let their_recs: HashMap<i64, Record> =
+            store::records::records_by_ids(&self.conn, &their_ids)?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+
+        struct Work<'a> {
+            mine: Option<&'a Record>,
+            theirs: &'a Record,
+            view: Record,
+        }
+        let mut work: Vec<Work> = Vec::with_capacity(pairs.len() + greenfield_ids.len());
+        for (a, b) in &pairs {
+            let (Some(m), Some(t)) = (my_recs.get(&a.record_id), their_recs.get(&b.record_id))
+            else {
+                continue;
+            };
+            // Fingerprints met; confirm on the key text (a collision is not a match).
+            if m.key_kind != t.key_kind || m.key_text != t.key_text {
+                continue;
+            }
+            work.push(Work {
+                mine: Some(m),
+                theirs: t,
+                view: combined(Some(m), t, &vis, &partner_known),
+            });
+        }
+        let matched = work.len();
+        for id in &greenfield_ids {
+            if let Some(t) = their_recs.get(id) {
+                work.push(Work {
+                    mine: None,
+                    theirs: t,
+                    view: combined(None, t, &vis, &partner_known),
+                });
+            }
+        }
+        let greenfield_count = work.len() - matched;
+        if !filter.is_empty() {
+            work.retain(|w| filter.matches(&w.view));
+        }
+        // The default order (matched rows by name, then greenfield), then a stable sort by the
+        // asked field, so equal keys keep the default order.
+        work.sort_by(|x, y| match (x.mine, y.mine) {
+            (Some(a), Some(b)) => a
+                .name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.id.cmp(&b.id)),
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (None, None) => x.theirs.id.cmp(&y.theirs.id),
+        });
+        if let Some((field, desc)) = &sort {
+            work.sort_by(|x, y| {
+                let a = x.view.field(field).unwrap_or_default();
+                let b = y.view.field(field).unwrap_or_default();
+                match (a.trim().is_empty(), b.trim().is_empty()) {
+                    (true, true) => Ordering::Equal,
+                    (true, false) => Ordering::Greater,
+                    (false, true) => Ordering::Less,
+                    _ => {
+                        let o = compare(&a, &b);
+                        if *desc { o.reverse() } else { o }
+                    }
+                }
+            });
+        }
+        let rows: Vec<ReportRow> = work
+            .iter()
+            .map(|w| ReportRow {
+                my_record: w.mine.map(|m| {
+                    let mut o = Map::new();
+                    o.insert("id".into(), Value::from(m.id));
+                    for c in &my_cols {
+                        o.insert(
+                            c.clone(),
+                            m.field(c).map(Value::String).unwrap_or(Value::Null),
+                        );
+                    }
+                    o
+                }),
+                partner_record: (!partner_cols.is_empty()).then(|| {
+                    partner_cols
+                        .iter()
+                        .filter(|c| vis.field_allowed(c))
+                        .map(|c| {
+                            let v = w.theirs.field(c).map(Value::String).unwrap_or(Value::Null);
+                            (c.clone(), v)
+                        })
+                        .collect()
+                }),
+                matched_on: w.mine.and_then(|m| match (m.key_kind, &m.key_text) {
+                    (Some(k), Some(t)) => Some(format!("{} {t}", k.as_str())),
+                    _ => None,
+                }),
+                partner_record_id: w.theirs.id,
+            })
+            .collect();
+        Ok(FullReport {
+            partner_org: partner.org.id,
+            offline: partner.is_offline(),
+            report: Report {
+                partner: PopRef {
+                    id: partner.org.id,
+                    name: partner.org.name.clone(),
+                },
+                my_population: PopRef {
+                    id: mine.id,
+                    name: mine.name.clone(),
+                },
+                partner_population: PopRef {
+                    id: vis.population.id,
+                    name: vis.population.name.clone(),
+                },
+                sharing_level: vis.sharing.level,
+                overlap_count,
+                greenfield_count,
+                total: rows.len(),
+                columns: ReportColumns {
+                    my_record: std::iter::once("id".to_string()).chain(my_cols).collect(),
+                    partner_record: partner_cols,
+                },
+                rows,
+                next_cursor: None,
+            },
+        })
+    }
+}
+
+/// The partner's shared columns: the fields of its setting (for `*`, every field its records
+/// carry).
+fn shared_columns(e: &Engine, vis: &VisiblePopulation) -> Result<Vec<String>> {
+    let mut out = vis.shared_field_names(None);
+    if vis.sharing.fields.iter().any(|f| f == ALL_FIELDS) {
+        out.extend(store::sharing::source_field_names(
+            &e.conn,
+            vis.population.source_id,
+        )?);
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|f| seen.insert(f.to_ascii_lowercase()));
+    }
+    out.retain(|f| vis.field_allowed(f));
+    Ok(out)
+}
+
+fn pick_column(name: &str, known: &[String], err: impl FnOnce() -> crate::Error) -> Result<String> {
+    known
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(name))
+        .cloned()
+        .ok_or_else(err)
+}
+
+fn not_shared(partner: &str, vis: &VisiblePopulation, f: &str, known: &[String]) -> crate::Error {
+    invalid(format!(
+        "{partner} does not share the field '{f}' of '{}' with you. Fields it shares: {}. Ask for more with create_share_request.",
+        vis.population.name,
+        list_or_none(known.iter().map(|k| format!("partner.{k}")))
+    ))
+}
+
+/// Calls `ok` for every `partner.<field>` a filter names.
+fn check_partner_refs(f: &Filter, ok: &mut impl FnMut(&str) -> Result<()>) -> Result<()> {
+    match f {
+        Filter::And(v) | Filter::Or(v) => v.iter().try_for_each(|x| check_partner_refs(x, ok)),
+        Filter::Cond { field, .. } => match partner_field(field) {
+            Some(p) => ok(p),
+            None => Ok(()),
+        },
+    }
+}
+
+/// `name`, `-name`, `name desc`, `name asc`.
+fn parse_sort(s: &str) -> (String, bool) {
+    let s = s.trim();
+    if let Some(f) = s.strip_prefix('-') {
+        return (f.trim().to_string(), true);
+    }
+    let lower = s.to_ascii_lowercase();
+    if let Some(f) = lower.strip_suffix(" desc") {
+        return (s[..f.len()].trim().to_string(), true);
+    }
+    if let Some(f) = lower.strip_suffix(" asc") {
+        return (s[..f.len()].trim().to_string(), false);
+    }
+    (s.to_string(), false)
+}
+
+/// The row as filters and sort see it: the actor's record, plus the partner's shared fields
+/// under `partner.<field>` (nothing the partner does not share).
+fn combined(
+    mine: Option<&Record>,
+    theirs: &Record,
+    vis: &VisiblePopulation,
+    shared: &[String],
+) -> Record {
+    let mut fields = mine.map(|m| m.fields.clone()).unwrap_or_default();
+    for f in shared {
+        if vis.field_allowed(f) {
+            fields.insert(
+                format!("{PARTNER_PREFIX}{f}"),
+                theirs.field(f).map(Value::String).unwrap_or(Value::Null),
+            );
+        }
+    }
+    Record {
+        id: mine.map(|m| m.id).unwrap_or(0),
+        org_id: mine.map(|m| m.org_id).unwrap_or(0),
+        source_id: mine.map(|m| m.source_id).unwrap_or(0),
+        external_id: None,
+        name: mine.map(|m| m.name.clone()).unwrap_or_default(),
+        website: mine.map(|m| m.website.clone()).unwrap_or_default(),
+        key_kind: mine
+            .and_then(|m| m.key_kind)
+            .filter(|k| *k == KeyKind::Domain),
+        key_text: mine.and_then(|m| m.key_text.clone()),
+        fields,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_specs() {
+        assert_eq!(parse_sort("name"), ("name".into(), false));
+        assert_eq!(parse_sort("-Employees"), ("Employees".into(), true));
+        assert_eq!(
+            parse_sort("partner.owner DESC"),
+            ("partner.owner".into(), true)
+        );
+        assert_eq!(parse_sort("country asc"), ("country".into(), false));
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        assert_eq!(decode_cursor(&encode_cursor(250)).unwrap(), 250);
+        assert!(decode_cursor("zzz").is_err());
+    }
+
+    #[test]
+    fn partner_prefix() {
+        assert_eq!(partner_field("partner.owner"), Some("owner"));
+        assert_eq!(partner_field("Partner.Owner"), Some("Owner"));
+        assert_eq!(partner_field("owner"), None);
+        assert_eq!(partner_field("partner."), None);
+    }
+}

@@ -1,0 +1,416 @@
+//! Threads (SPEC §1): a conversation between two partnered orgs about one account of the org
+//! that opens it, with messages and owners from either org. Every user may read and post; the
+//! partnership must be active to open or post. The partner's users are visible (name, email,
+//! role) only while the partnership is active.
+
+use super::Engine;
+use super::access::{PartnerRef, Relationship, list_or_none};
+use super::overlaps::PopRef;
+use crate::error::{Result, invalid, not_found};
+use crate::matching::domain_key;
+use crate::model::{Actor, PartnershipStatus, Role, User};
+use crate::store;
+use crate::store::threads::ThreadRow;
+use serde::Serialize;
+use serde_json::json;
+
+#[derive(Debug, Clone, Default)]
+pub struct NewThread {
+    pub partner: String,
+    /// One of the actor's accounts: id, domain or name.
+    pub account: String,
+    pub message: String,
+    /// Users of either org (email or name) to own the thread.
+    pub owners: Vec<String>,
+}
+
+/// A user in a thread. While the other org's users are not visible to you, only their org is.
+#[derive(Debug, Clone, Serialize)]
+pub struct Person {
+    pub id: Option<i64>,
+    pub name: String,
+    pub email: Option<String>,
+    pub role: Option<Role>,
+    pub org: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageView {
+    pub id: i64,
+    pub author: Person,
+    pub body: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadView {
+    pub id: i64,
+    pub partner: PopRef,
+    pub partnership_status: PartnershipStatus,
+    /// The account the thread is about (named by the org that opened it).
+    pub account: String,
+    /// Your record's id, when the account is yours.
+    pub my_record_id: Option<i64>,
+    /// Whether your org opened the thread.
+    pub opened_by_you: bool,
+    pub owners: Vec<Person>,
+    pub messages: Vec<MessageView>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// False when create_thread found a thread on that account already and posted to it.
+    pub created: bool,
+}
+
+const MAX_MESSAGE: usize = 10_000;
+const MAX_OWNERS: usize = 20;
+
+fn check_message(m: &str) -> Result<&str> {
+    let m = m.trim();
+    if m.is_empty() {
+        return Err(invalid("The message is empty; write something to post."));
+    }
+    if m.chars().count() > MAX_MESSAGE {
+        return Err(invalid(format!(
+            "The message is too long: at most {MAX_MESSAGE} characters."
+        )));
+    }
+    Ok(m)
+}
+
+impl Engine {
+    /// Opens a thread with an active partner on one of the actor's accounts, with a first
+    /// message and optional owners. If the actor's org already has a thread with that partner
+    /// on that account, the message is posted there instead (`created` false).
+    pub fn create_thread(&mut self, actor: &Actor, spec: &NewThread) -> Result<ThreadView> {
+        let p = self.resolve_partner(actor, &spec.partner)?;
+        self.require_thread_partner(actor, &p)?;
+        let body = check_message(&spec.message)?;
+        let (record_id, account) = self.resolve_account(actor, &spec.account)?;
+        let owners = self.resolve_owners(actor, &p, &spec.owners)?;
+        let existing = store::threads::on_record(&self.conn, actor.org.id, p.org.id, record_id)?;
+        let now = self.now_str();
+        let tx = self.conn.transaction()?;
+        let (id, created) = match &existing {
+            Some(t) => (t.id, false),
+            None => (
+                store::threads::insert(
+                    &tx,
+                    actor.org.id,
+                    p.org.id,
+                    record_id,
+                    &account,
+                    actor.user.id,
+                    &now,
+                )?,
+                true,
+            ),
+        };
+        let msg = store::threads::add_message(&tx, id, actor.user.id, body, &now)?;
+        for o in &owners {
+            store::threads::add_owner(&tx, id, o.id)?;
+        }
+        store::threads::touch(&tx, id, &now)?;
+        store::audit(
+            &tx,
+            &now,
+            Some(actor.user.id),
+            Some(actor.org.id),
+            if created {
+                "create_thread"
+            } else {
+                "post_to_thread"
+            },
+            "thread",
+            Some(id),
+            None,
+            Some(
+                &json!({"partner_org": p.org.id, "record_id": record_id, "account": account,
+                         "message_id": msg, "owners": owners.iter().map(|u| u.id).collect::<Vec<_>>()}),
+            ),
+        )?;
+        tx.commit()?;
+        let mut v = self.thread_view(actor, &self.require_thread_side(actor, id)?)?;
+        v.created = created;
+        Ok(v)
+    }
+
+    /// Posts to a thread of the actor's org (and optionally adds owners from either org).
+    pub fn post_to_thread(
+        &mut self,
+        actor: &Actor,
+        thread: i64,
+        message: &str,
+        owners: &[String],
+    ) -> Result<ThreadView> {
+        let t = self.require_thread_side(actor, thread)?;
+        let p = self.thread_partner(actor, &t)?;
+        self.require_thread_partner(actor, &p)?;
+        let body = check_message(message)?;
+        let owners = self.resolve_owners(actor, &p, owners)?;
+        let now = self.now_str();
+        let tx = self.conn.transaction()?;
+        let msg = store::threads::add_message(&tx, t.id, actor.user.id, body, &now)?;
+        for o in &owners {
+            store::threads::add_owner(&tx, t.id, o.id)?;
+        }
+        store::threads::touch(&tx, t.id, &now)?;
+        store::audit(
+            &tx,
+            &now,
+            Some(actor.user.id),
+            Some(actor.org.id),
+            "post_to_thread",
+            "thread",
+            Some(t.id),
+            None,
+            Some(
+                &json!({"message_id": msg, "owners_added": owners.iter().map(|u| u.id).collect::<Vec<_>>()}),
+            ),
+        )?;
+        tx.commit()?;
+        self.thread_view(actor, &self.require_thread_side(actor, thread)?)
+    }
+
+    /// Adds owners (users of either org) to a thread of the actor's org.
+    pub fn assign_thread_owners(
+        &mut self,
+        actor: &Actor,
+        thread: i64,
+        owners: &[String],
+    ) -> Result<ThreadView> {
+        let t = self.require_thread_side(actor, thread)?;
+        let p = self.thread_partner(actor, &t)?;
+        self.require_thread_partner(actor, &p)?;
+        if owners.is_empty() {
+            return Err(invalid("Name at least one owner (email or name)."));
+        }
+        let owners = self.resolve_owners(actor, &p, owners)?;
+        let before = store::threads::owners(&self.conn, t.id)?;
+        let now = self.now_str();
+        let tx = self.conn.transaction()?;
+        for o in &owners {
+            store::threads::add_owner(&tx, t.id, o.id)?;
+        }
+        let after = store::threads::owners(&tx, t.id)?;
+        store::audit(
+            &tx,
+            &now,
+            Some(actor.user.id),
+            Some(actor.org.id),
+            "assign_thread_owners",
+            "thread",
+            Some(t.id),
+            Some(&json!({"owners": before})),
+            Some(&json!({"owners": after})),
+        )?;
+        tx.commit()?;
+        self.thread_view(actor, &self.require_thread_side(actor, thread)?)
+    }
+
+    /// The threads of the actor's org, most recent first, optionally only those with one partner.
+    pub fn list_threads(&self, actor: &Actor, partner: Option<&str>) -> Result<Vec<ThreadView>> {
+        let other = match partner.map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => Some(self.resolve_partner(actor, p)?.org.id),
+            None => None,
+        };
+        store::threads::of_org(&self.conn, actor.org.id, other)?
+            .iter()
+            .map(|t| self.thread_view(actor, t))
+            .collect()
+    }
+
+    /// The partner's users the actor may see (only while the partnership is active).
+    pub fn partner_users(&self, actor: &Actor, partner: &str) -> Result<Vec<Person>> {
+        let p = self.resolve_partner(actor, partner)?;
+        Ok(self
+            .visible_partner_users(actor, &p)?
+            .iter()
+            .map(|u| person(u, &p.org.name))
+            .collect())
+    }
+
+    fn require_thread_partner(&self, actor: &Actor, p: &PartnerRef) -> Result<()> {
+        if p.is_offline() {
+            return Err(invalid(format!(
+                "{} is an offline partner with no users: threads are conversations between partnered organizations.",
+                p.org.name
+            )));
+        }
+        self.require_active(actor, p)
+    }
+
+    fn thread_partner(&self, actor: &Actor, t: &ThreadRow) -> Result<PartnerRef> {
+        let other = if t.org_a == actor.org.id {
+            t.org_b
+        } else {
+            t.org_a
+        };
+        self.partners_of(actor)?
+            .into_iter()
+            .find(|p| p.org.id == other && matches!(p.relationship, Relationship::Partnership(_)))
+            .ok_or_else(|| not_found("The other organization of this thread is gone."))
+    }
+
+    /// One of the actor's own accounts by id, domain or name.
+    fn resolve_account(&self, actor: &Actor, text: &str) -> Result<(i64, String)> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(invalid(
+                "Name the account the thread is about (its id, domain or name).",
+            ));
+        }
+        // A domain names one company, however many rows it has: take the first.
+        if let Some(d) = domain_key(t).filter(|_| t.contains('.'))
+            && let Some((id, n, _)) =
+                store::threads::find_own_records(&self.conn, actor.org.id, &d, 1)?
+                    .into_iter()
+                    .next()
+        {
+            return Ok((id, n));
+        }
+        let found = store::threads::find_own_records(&self.conn, actor.org.id, t, 10)?;
+        // Several rows for one company (duplicates) are one account when they share a name.
+        let first_name = found.first().map(|f| f.1.to_lowercase());
+        if found.len() > 1 && found.iter().any(|f| Some(f.1.to_lowercase()) != first_name) {
+            return Err(not_found(format!(
+                "'{t}' matches several of your accounts: {}. Use the id or the domain.",
+                list_or_none(found.iter().map(|(id, n, w)| format!("{n} (id {id}, {w})")))
+            )));
+        }
+        found.into_iter().next().map(|(id, n, _)| (id, n)).ok_or_else(|| {
+            not_found(format!(
+                "{} has no account '{t}'. Name one of your own accounts by id, domain or name (search finds them).",
+                actor.org.name
+            ))
+        })
+    }
+
+    /// Owners by email or name among the actor's org's users and the partner's visible users.
+    fn resolve_owners(
+        &self,
+        actor: &Actor,
+        p: &PartnerRef,
+        owners: &[String],
+    ) -> Result<Vec<User>> {
+        if owners.len() > MAX_OWNERS {
+            return Err(invalid(format!(
+                "A thread has at most {MAX_OWNERS} owners."
+            )));
+        }
+        if owners.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pool = store::orgs::users_of(&self.conn, actor.org.id)?;
+        pool.extend(self.visible_partner_users(actor, p)?);
+        let mut out: Vec<User> = Vec::new();
+        for o in owners {
+            let o = o.trim();
+            let hits: Vec<&User> = pool
+                .iter()
+                .filter(|u| u.email.eq_ignore_ascii_case(o) || u.name.eq_ignore_ascii_case(o))
+                .collect();
+            match hits.as_slice() {
+                [u] => {
+                    if !out.iter().any(|x| x.id == u.id) {
+                        out.push((*u).clone());
+                    }
+                }
+                [] => {
+                    return Err(not_found(format!(
+                        "No user '{o}' in {} or {}. Owners can be: {}.",
+                        actor.org.name,
+                        p.org.name,
+                        list_or_none(pool.iter().map(|u| u.email.clone()))
+                    )));
+                }
+                _ => {
+                    return Err(not_found(format!(
+                        "'{o}' names several users ({}); use the email.",
+                        list_or_none(hits.iter().map(|u| u.email.clone()))
+                    )));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn person_by_id(&self, actor: &Actor, id: Option<i64>) -> Result<Person> {
+        let user = match id {
+            Some(id) => store::orgs::user(&self.conn, id)?,
+            None => None,
+        };
+        let Some(u) = user else {
+            return Ok(Person {
+                id: None,
+                name: "a former user".into(),
+                email: None,
+                role: None,
+                org: String::new(),
+            });
+        };
+        let org = store::orgs::org(&self.conn, u.org_id)?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        if self.user_visible(actor, &u)? {
+            Ok(person(&u, &org))
+        } else {
+            Ok(Person {
+                id: None,
+                name: format!("a user of {org}"),
+                email: None,
+                role: None,
+                org,
+            })
+        }
+    }
+
+    fn thread_view(&self, actor: &Actor, t: &ThreadRow) -> Result<ThreadView> {
+        let mine = t.org_a == actor.org.id;
+        let other = if mine { t.org_b } else { t.org_a };
+        let other_org = store::orgs::org(&self.conn, other)?;
+        let status = store::partnerships::between(&self.conn, actor.org.id, other)?
+            .map(|p| p.status)
+            .unwrap_or(PartnershipStatus::Revoked);
+        let owners = store::threads::owners(&self.conn, t.id)?
+            .into_iter()
+            .map(|u| self.person_by_id(actor, Some(u)))
+            .collect::<Result<Vec<_>>>()?;
+        let messages = store::threads::messages(&self.conn, t.id)?
+            .into_iter()
+            .map(|m| {
+                Ok(MessageView {
+                    id: m.id,
+                    author: self.person_by_id(actor, m.user_id)?,
+                    body: m.body,
+                    created_at: m.created_at,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ThreadView {
+            id: t.id,
+            partner: PopRef {
+                id: other,
+                name: other_org.map(|o| o.name).unwrap_or_default(),
+            },
+            partnership_status: status,
+            account: t.account.clone(),
+            my_record_id: if mine { t.record_id } else { None },
+            opened_by_you: mine,
+            owners,
+            messages,
+            created_at: t.created_at.clone(),
+            updated_at: t.updated_at.clone(),
+            created: true,
+        })
+    }
+}
+
+fn person(u: &User, org: &str) -> Person {
+    Person {
+        id: Some(u.id),
+        name: u.name.clone(),
+        email: Some(u.email.clone()),
+        role: Some(u.role),
+        org: org.to_string(),
+    }
+}
