@@ -11,6 +11,7 @@ pub mod ingest;
 pub mod matching;
 pub mod mcp;
 pub mod model;
+pub mod scoring;
 pub mod store;
 
 pub use engine::Engine;

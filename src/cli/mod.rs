@@ -3,6 +3,7 @@
 
 mod mcp;
 mod print;
+mod score;
 mod sharing;
 
 use clap::{Args, Parser, Subcommand};
@@ -115,6 +116,8 @@ enum Command {
     },
     /// Change your organization's plan (admins).
     Plan { plan: Plan },
+    #[command(flatten)]
+    Score(score::ScoreCmd),
     #[command(flatten)]
     Sharing(sharing::SharingCmd),
     #[command(flatten)]
@@ -341,6 +344,10 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Plan { plan } => {
             let a = actor(&engine, &g)?;
             out.whoami(&engine.set_plan(&a, plan)?);
+        }
+        Command::Score(cmd) => {
+            let a = actor(&engine, &g)?;
+            score::run(&mut engine, &a, cmd, &out)?;
         }
         Command::Sharing(cmd) => {
             let a = actor(&engine, &g)?;

@@ -250,6 +250,21 @@ impl Engine {
         Ok(out)
     }
 
+    /// The partner's populations whose overlapping records the actor may see: those shared at
+    /// `overlaps` or `full` (offline partners: all). Record-level answers (pipeline generation,
+    /// deal navigator, account lookup) use only these; a `counts` population gives figures only.
+    pub fn record_level_populations(
+        &self,
+        actor: &Actor,
+        partner: &PartnerRef,
+    ) -> Result<Vec<VisiblePopulation>> {
+        Ok(self
+            .visible_populations(actor, partner)?
+            .into_iter()
+            .filter(|v| v.sharing.level >= SharingLevel::Overlaps)
+            .collect())
+    }
+
     /// One of the partner's populations by id or name, only if visible to the actor. The error is
     /// the same whether the population is hidden or does not exist.
     pub fn resolve_partner_population(

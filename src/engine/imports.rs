@@ -5,11 +5,12 @@ use super::Engine;
 use super::populations::refresh_source;
 use crate::error::{Result, forbidden, invalid};
 use crate::ingest::csv_file::{self, RowError};
+use crate::matching::{Keyer, MatchKey};
 use crate::model::{Actor, DataSource, Permission, SourceKind};
 use crate::store;
 use rayon::prelude::*;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone)]
@@ -65,21 +66,9 @@ impl Engine {
                 partner.org
             }
         };
-        let source_name = spec.name.trim();
-        if source_name.is_empty() || source_name.chars().count() > 100 {
-            return Err(invalid(
-                "A data source needs a name of 1 to 100 characters.",
-            ));
-        }
-        let existing = store::records::source_by_name(&self.conn, owner.id, source_name)?;
-        if let Some(s) = &existing
-            && s.kind != SourceKind::Csv
-        {
-            return Err(invalid(format!(
-                "'{}' is a {} data source; choose another name for the CSV import.",
-                s.name, s.kind
-            )));
-        }
+        let (source_name, existing) =
+            existing_source(&self.conn, owner.id, &spec.name, SourceKind::Csv)?;
+        let source_name = source_name.as_str();
         // Everything that can make the whole file unreadable is checked before any write.
         let table = csv_file::read(&spec.path)?;
         let name_col = table.require_column(&spec.name_column, "company name", &spec.path)?;
@@ -87,32 +76,19 @@ impl Engine {
         let keyer = self.keyer;
         let now = self.now_str();
         let tx = store::write_tx(&mut self.conn)?;
-        let source_id = match &existing {
-            Some(s) => {
-                store::records::clear_source(&tx, s.id)?;
-                store::records::touch_source(
-                    &tx,
-                    s.id,
-                    Some(&table.headers[name_col]),
-                    Some(&table.headers[web_col]),
-                    &now,
-                )?;
-                s.id
-            }
-            None => store::records::insert_source(
-                &tx,
-                owner.id,
-                source_name,
-                SourceKind::Csv,
-                Some(&table.headers[name_col]),
-                Some(&table.headers[web_col]),
-                &now,
-            )?,
-        };
+        let source_id = open_source(
+            &tx,
+            owner.id,
+            existing.as_ref(),
+            source_name,
+            SourceKind::Csv,
+            Some(&table.headers[name_col]),
+            Some(&table.headers[web_col]),
+            &now,
+        )?;
         let mut errors = Vec::new();
-        let (mut imported, mut without_key) = (0usize, 0usize);
-        {
-            let mut ins = store::records::RecordInserter::new(&tx, owner.id, source_id)?;
+        let (imported, without_key) = {
+            let mut writer = RecordWriter::new(&tx, keyer, owner.id, source_id)?;
             let fields = FieldsWriter::new(&table.headers, &[name_col, web_col]);
             let mut rows = table.rows();
             loop {
@@ -144,21 +120,20 @@ impl Engine {
                 for p in prepared {
                     match p {
                         Ok((values, key, json)) => {
-                            without_key += key.is_none() as usize;
-                            ins.insert(
+                            writer.write_keyed(
                                 None,
                                 &values[name_col],
                                 &values[web_col],
                                 key.as_ref(),
                                 &json,
                             )?;
-                            imported += 1;
                         }
                         Err(e) => errors.push(e),
                     }
                 }
             }
-        }
+            (writer.written, writer.without_key)
+        };
         errors.sort_by_key(|e| e.line);
         if imported == 0 {
             // Dropping the transaction rolls back the data source row as well.
@@ -225,6 +200,115 @@ impl Engine {
             }
         };
         Ok(store::records::sources_of(&self.conn, org)?)
+    }
+}
+
+/// Checks a data source name and finds an existing source of that name (to be replaced), failing
+/// when it is of another kind. Returns the trimmed name.
+pub(super) fn existing_source(
+    conn: &rusqlite::Connection,
+    owner: i64,
+    name: &str,
+    kind: SourceKind,
+) -> Result<(String, Option<DataSource>)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(invalid(
+            "A data source needs a name of 1 to 100 characters.",
+        ));
+    }
+    let existing = store::records::source_by_name(conn, owner, name)?;
+    if let Some(s) = &existing
+        && s.kind != kind
+    {
+        return Err(invalid(format!(
+            "'{}' is a {} data source; choose another name for the {kind} import.",
+            s.name, s.kind
+        )));
+    }
+    Ok((name.to_string(), existing))
+}
+
+/// Creates the data source, or clears an existing one for a re-import (its records and, by
+/// cascade, their deals), inside the caller's transaction. Returns its id.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn open_source(
+    tx: &rusqlite::Connection,
+    owner: i64,
+    existing: Option<&DataSource>,
+    name: &str,
+    kind: SourceKind,
+    name_column: Option<&str>,
+    website_column: Option<&str>,
+    now: &str,
+) -> Result<i64> {
+    Ok(match existing {
+        Some(s) => {
+            store::records::clear_source(tx, s.id)?;
+            store::records::touch_source(tx, s.id, name_column, website_column, now)?;
+            s.id
+        }
+        None => {
+            store::records::insert_source(tx, owner, name, kind, name_column, website_column, now)?
+        }
+    })
+}
+
+/// Writes the records of one import: each match key is computed once, here, and stored.
+pub(super) struct RecordWriter<'c> {
+    ins: store::records::RecordInserter<'c>,
+    keyer: Keyer,
+    pub written: usize,
+    pub without_key: usize,
+}
+
+impl<'c> RecordWriter<'c> {
+    pub fn new(
+        tx: &'c rusqlite::Connection,
+        keyer: Keyer,
+        owner: i64,
+        source: i64,
+    ) -> Result<Self> {
+        Ok(RecordWriter {
+            ins: store::records::RecordInserter::new(tx, owner, source)?,
+            keyer,
+            written: 0,
+            without_key: 0,
+        })
+    }
+
+    /// Computes the record's key and writes it.
+    pub fn write(
+        &mut self,
+        external_id: Option<&str>,
+        name: &str,
+        website: &str,
+        fields: &Map<String, Value>,
+    ) -> Result<i64> {
+        let key = self.keyer.key(name, website);
+        self.write_keyed(
+            external_id,
+            name,
+            website,
+            key.as_ref(),
+            &serde_json::to_string(fields).unwrap_or_default(),
+        )
+    }
+
+    /// Writes a record whose key (and field JSON) were computed beforehand (in parallel).
+    pub fn write_keyed(
+        &mut self,
+        external_id: Option<&str>,
+        name: &str,
+        website: &str,
+        key: Option<&MatchKey>,
+        fields_json: &str,
+    ) -> Result<i64> {
+        self.without_key += key.is_none() as usize;
+        self.written += 1;
+        Ok(self
+            .ins
+            .insert(external_id, name, website, key, fields_json)?)
     }
 }
 

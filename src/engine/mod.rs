@@ -2,27 +2,37 @@
 //! ([`Actor`]) and decides what it may read or write through [`access`], the one privacy gate.
 
 pub mod access;
+mod crm;
 mod exports;
 mod filters;
+mod fx;
 mod imports;
 mod orgs;
 mod overlaps;
 mod partnerships;
 mod populations;
+mod recommendations;
 mod reports;
+mod score;
 mod search;
 mod share_requests;
 mod sharing;
 mod threads;
 
+pub use crm::CrmImportReport;
 pub use exports::ExportResult;
 pub use filters::{Filter, FilterOp};
-pub use imports::{ImportReport, ImportSpec};
+pub use fx::{FxRate, FxTable, FxUpdate};
+pub use imports::{DataSourceRef, ImportReport, ImportSpec};
 pub use orgs::{InitOrg, NewUser};
 pub use overlaps::{OverlapCell, PopRef};
 pub use partnerships::{Deleted, PartnerDetail, PartnerSummary, PartnershipView, SideSharing};
 pub use populations::{NewPopulation, PopulationSummary};
+pub use recommendations::{
+    AccountLookup, DealNavigator, Pipeline, Signal, TopPartner, TopSort, as_of_arg,
+};
 pub use reports::{Report, ReportQuery, ReportRow};
+pub use score::{PartnerScore, Reason, parse_as_of};
 pub use search::SearchResult;
 pub use share_requests::{NewShareRequest, ShareRequestView, UserRef};
 pub use sharing::SharingView;

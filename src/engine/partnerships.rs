@@ -23,6 +23,8 @@ pub struct PartnerSummary {
     /// The partnership's id (absent for offline partners).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partnership_id: Option<i64>,
+    /// Partner Score label (High, Medium, Low, None, Unknown); see partner_score for why.
+    pub score_label: Option<crate::scoring::Label>,
 }
 
 /// What one side shares of one population.
@@ -86,6 +88,7 @@ fn summary(actor: &Actor, p: &PartnerRef) -> PartnerSummary {
         offline: p.is_offline(),
         direction,
         partnership_id,
+        score_label: None,
     }
 }
 
@@ -96,10 +99,14 @@ impl Engine {
         actor: &Actor,
         status: Option<PartnershipStatus>,
     ) -> Result<Vec<PartnerSummary>> {
+        let labels = self.score_labels(actor);
         Ok(self
             .partners_of(actor)?
             .iter()
-            .map(|p| summary(actor, p))
+            .map(|p| PartnerSummary {
+                score_label: labels.get(&p.org.id).copied(),
+                ..summary(actor, p)
+            })
             .filter(|s| status.is_none_or(|st| s.status == st))
             .collect())
     }
@@ -127,8 +134,12 @@ impl Engine {
                 })
                 .collect::<Result<_>>()?
         };
+        let labels = self.score_labels(actor);
         Ok(PartnerDetail {
-            summary: summary(actor, &p),
+            summary: PartnerSummary {
+                score_label: labels.get(&p.org.id).copied(),
+                ..summary(actor, &p)
+            },
             populations: visible
                 .iter()
                 .map(|v| PopulationSummary {
@@ -426,6 +437,7 @@ impl Engine {
             offline: true,
             direction: None,
             partnership_id: None,
+            score_label: None,
         })
     }
 

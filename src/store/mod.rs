@@ -2,7 +2,9 @@
 //! decides who may read or write what, then calls these functions.
 
 pub mod exports;
+pub mod fx;
 mod migrations;
+pub mod opportunities;
 pub mod orgs;
 pub mod partnerships;
 pub mod populations;

@@ -1,0 +1,705 @@
+//! Recommendations built on Partner Score (SPEC §6): the leaderboard, pipeline generation, the
+//! deal navigator and account lookup. Record-level answers use only the partner populations the
+//! actor may see record by record ([`Engine::record_level_populations`]); `counts` populations
+//! never name a record.
+
+use super::Engine;
+use super::access::{PartnerRef, VisiblePopulation, list_or_none};
+use super::score::{is_active, parse_as_of};
+use crate::error::{Error, Result, invalid, not_found};
+use crate::matching::{Entry, KeyKind, PopKeys, domain_key};
+use crate::model::{Actor, PopulationType, Record, SharingLevel};
+use crate::scoring::Label;
+use crate::store;
+use chrono::NaiveDate;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::str::FromStr;
+
+/// How the leaderboard is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TopSort {
+    /// Label (High > Medium > Low > None > Unknown), then s, then coverage.
+    #[default]
+    Score,
+    /// Overlap count (distinct records of yours overlapping the partner).
+    Overlap,
+    Coverage,
+    /// Win rate with the partner ÷ win rate without.
+    WinRateLift,
+}
+
+impl FromStr for TopSort {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<TopSort> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "" | "score" | "label" | "s" => Ok(TopSort::Score),
+            "overlap" | "overlaps" | "overlap_count" => Ok(TopSort::Overlap),
+            "coverage" | "coverage_pct" => Ok(TopSort::Coverage),
+            "win_rate_lift" | "lift" | "win_rate" => Ok(TopSort::WinRateLift),
+            _ => Err(invalid(format!(
+                "'{s}' is not a sort order; use score, overlap_count, coverage or win_rate_lift."
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopPartner {
+    pub id: i64,
+    pub name: String,
+    pub offline: bool,
+    pub label: Label,
+    pub s: Option<f64>,
+    pub impact: Option<f64>,
+    pub coverage_pct: Option<f64>,
+    pub overlap_count: usize,
+    pub win_rate_lift: Option<f64>,
+    pub won_deals_with_partner: usize,
+    /// Codes of the reasons for Unknown / None.
+    pub reasons: Vec<&'static str>,
+}
+
+/// A record of the actor's, as shown in recommendations.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountRef {
+    pub id: i64,
+    pub name: String,
+    pub website: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+impl AccountRef {
+    fn of(r: &Record) -> AccountRef {
+        AccountRef {
+            id: r.id,
+            name: r.name.clone(),
+            website: r.website.clone(),
+            domain: (r.key_kind == Some(KeyKind::Domain))
+                .then(|| r.key_text.clone())
+                .flatten(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelinePartner {
+    pub id: i64,
+    pub name: String,
+    pub label: Label,
+    /// The partner population the account is in (customers before open_opportunities).
+    pub partner_population: String,
+    pub population_type: PopulationType,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineAccount {
+    pub record: AccountRef,
+    pub partners: Vec<PipelinePartner>,
+    /// In the customers of two or more High partners.
+    pub top_prospect: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    /// The populations of yours searched.
+    pub populations: Vec<String>,
+    pub total: usize,
+    pub accounts: Vec<PipelineAccount>,
+    pub truncated: bool,
+}
+
+/// Why a partner is recommended for a deal, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    Prospect,
+    OpenOpportunity,
+    Customer,
+}
+
+impl Signal {
+    fn of(t: PopulationType) -> Option<Signal> {
+        match t {
+            PopulationType::Customers => Some(Signal::Customer),
+            PopulationType::OpenOpportunities => Some(Signal::OpenOpportunity),
+            PopulationType::Prospects => Some(Signal::Prospect),
+            PopulationType::Custom => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DealRecommendation {
+    pub partner: PartnerBrief,
+    /// The account is the partner's customer > open opportunity > prospect.
+    pub signal: Signal,
+    pub partner_population: String,
+    /// Partner Score label, as context (not the ranking key).
+    pub label: Label,
+    /// A thread with the partner about this account had a message in the last 90 days.
+    pub recent_thread_activity: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_thread_message_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PartnerBrief {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct OpportunityView {
+    pub id: i64,
+    pub external_id: Option<String>,
+    pub name: Option<String>,
+    pub stage: Option<String>,
+    pub amount: Option<f64>,
+    pub currency: Option<String>,
+    pub amount_usd: Option<f64>,
+    pub open_date: Option<String>,
+    pub close_date: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NavigatorItem {
+    pub opportunity: OpportunityView,
+    pub account: AccountRef,
+    pub recommendations: Vec<DealRecommendation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DealNavigator {
+    pub open_opportunities: usize,
+    pub opportunities: Vec<NavigatorItem>,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LookupPopulation {
+    pub id: i64,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub pop_type: PopulationType,
+    pub sharing_level: SharingLevel,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LookupPartner {
+    pub partner: PartnerBrief,
+    pub label: Label,
+    /// The partner's populations (shared with you at overlaps or full) that hold the account.
+    pub partner_populations: Vec<LookupPopulation>,
+    /// The fields of the partner's record you may see (`*` = all: an offline partner).
+    pub visible_fields: Vec<String>,
+    /// The partner's record, limited to the visible fields.
+    pub partner_record: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountLookup {
+    pub account: AccountRef,
+    pub fields: Map<String, Value>,
+    pub matched_on: Option<String>,
+    pub partners: Vec<LookupPartner>,
+}
+
+/// Days of thread silence after which activity is no longer "recent".
+pub const RECENT_THREAD_DAYS: i64 = 90;
+
+impl Engine {
+    /// The leaderboard: partners (active or offline) ranked per `sort`.
+    pub fn top_partners(
+        &self,
+        actor: &Actor,
+        sort: TopSort,
+        limit: usize,
+        as_of: Option<NaiveDate>,
+    ) -> Result<Vec<TopPartner>> {
+        let partners: HashMap<i64, bool> = self
+            .partners_of(actor)?
+            .iter()
+            .map(|p| (p.org.id, is_active(p)))
+            .collect();
+        let mut v: Vec<TopPartner> = self
+            .scores(actor, as_of)?
+            .into_iter()
+            .filter(|s| partners.get(&s.partner.id) == Some(&true))
+            .map(|s| TopPartner {
+                id: s.partner.id,
+                name: s.partner.name,
+                offline: s.partner.offline,
+                label: s.label,
+                s: s.s,
+                impact: s.impact,
+                coverage_pct: s.coverage_pct,
+                overlap_count: s.overlap_count,
+                win_rate_lift: s.win_rate_lift,
+                won_deals_with_partner: s.won_deals_with_partner,
+                reasons: s.reasons.iter().map(|r| r.code).collect(),
+            })
+            .collect();
+        let f = |x: Option<f64>| x.unwrap_or(f64::NEG_INFINITY);
+        let by_score = |a: &TopPartner, b: &TopPartner| {
+            b.label
+                .cmp(&a.label)
+                .then(f(b.s).total_cmp(&f(a.s)))
+                .then(f(b.coverage_pct).total_cmp(&f(a.coverage_pct)))
+        };
+        v.sort_by(|a, b| {
+            match sort {
+                TopSort::Score => by_score(a, b),
+                TopSort::Overlap => b.overlap_count.cmp(&a.overlap_count).then(by_score(a, b)),
+                TopSort::Coverage => f(b.coverage_pct)
+                    .total_cmp(&f(a.coverage_pct))
+                    .then(by_score(a, b)),
+                TopSort::WinRateLift => f(b.win_rate_lift)
+                    .total_cmp(&f(a.win_rate_lift))
+                    .then(by_score(a, b)),
+            }
+            .then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+        });
+        v.truncate(limit);
+        Ok(v)
+    }
+
+    /// Active/offline partners with the populations the actor may see record by record.
+    fn record_level_partners(
+        &self,
+        actor: &Actor,
+    ) -> Result<Vec<(PartnerRef, Vec<VisiblePopulation>)>> {
+        let mut out = Vec::new();
+        for p in self.partners_of(actor)? {
+            if is_active(&p) {
+                let pops = self.record_level_populations(actor, &p)?;
+                out.push((p, pops));
+            }
+        }
+        Ok(out)
+    }
+
+    /// V's prospects (or a named population of V's) that are customers or open opportunities
+    /// of partners, with the partners behind each; top prospects (customers of 2+ High
+    /// partners) first.
+    pub fn pipeline_generation(
+        &self,
+        actor: &Actor,
+        population: Option<&str>,
+        limit: usize,
+    ) -> Result<Pipeline> {
+        let pops = match population {
+            Some(p) => vec![self.resolve_own_population(actor, p)?],
+            None => {
+                let all = store::populations::of_org(&self.conn, actor.org.id)?;
+                let prospects: Vec<_> = all
+                    .iter()
+                    .filter(|p| p.pop_type == PopulationType::Prospects)
+                    .cloned()
+                    .collect();
+                if prospects.is_empty() {
+                    return Err(not_found(format!(
+                        "{} has no prospects population. Create one (type prospects) or name a population; yours: {}.",
+                        actor.org.name,
+                        list_or_none(all.iter().map(|p| p.name.clone()))
+                    )));
+                }
+                prospects
+            }
+        };
+        let keys = {
+            let ks = pops
+                .iter()
+                .map(|p| self.pop_keys(p.id))
+                .collect::<Result<Vec<_>>>()?;
+            PopKeys::new(
+                ks.iter()
+                    .flat_map(|k| k.entries().iter().copied())
+                    .collect(),
+            )
+        };
+        let labels = self.score_labels(actor);
+        // record id -> partner id -> (type, population name)
+        let mut hits: HashMap<i64, BTreeMap<i64, (PopulationType, String, String)>> =
+            HashMap::new();
+        for (p, visible) in self.record_level_partners(actor)? {
+            for v in visible.iter().filter(|v| {
+                matches!(
+                    v.population.pop_type,
+                    PopulationType::Customers | PopulationType::OpenOpportunities
+                )
+            }) {
+                let theirs = self.pop_keys(v.population.id)?;
+                for (mine, _) in keys.overlapping(&theirs) {
+                    let e = hits.entry(mine.record_id).or_default();
+                    let cur = e.entry(p.org.id).or_insert((
+                        v.population.pop_type,
+                        v.population.name.clone(),
+                        p.org.name.clone(),
+                    ));
+                    if v.population.pop_type == PopulationType::Customers
+                        && cur.0 != PopulationType::Customers
+                    {
+                        *cur = (
+                            v.population.pop_type,
+                            v.population.name.clone(),
+                            p.org.name.clone(),
+                        );
+                    }
+                }
+            }
+        }
+        let ids: Vec<i64> = hits.keys().copied().collect();
+        let records = store::records::records_by_ids(&self.conn, &ids)?;
+        let mut accounts: Vec<PipelineAccount> = records
+            .iter()
+            .map(|r| {
+                let mut partners: Vec<PipelinePartner> = hits[&r.id]
+                    .iter()
+                    .map(|(id, (t, pop, name))| PipelinePartner {
+                        id: *id,
+                        name: name.clone(),
+                        label: labels.get(id).copied().unwrap_or(Label::Unknown),
+                        partner_population: pop.clone(),
+                        population_type: *t,
+                    })
+                    .collect();
+                partners.sort_by(|a, b| {
+                    b.label
+                        .cmp(&a.label)
+                        .then(a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+                });
+                let high_customers = partners
+                    .iter()
+                    .filter(|p| {
+                        p.label == Label::High && p.population_type == PopulationType::Customers
+                    })
+                    .count();
+                PipelineAccount {
+                    record: AccountRef::of(r),
+                    partners,
+                    top_prospect: high_customers >= 2,
+                }
+            })
+            .collect();
+        accounts.sort_by(|a, b| {
+            b.top_prospect
+                .cmp(&a.top_prospect)
+                .then(b.partners.len().cmp(&a.partners.len()))
+                .then(
+                    a.record
+                        .name
+                        .to_lowercase()
+                        .cmp(&b.record.name.to_lowercase()),
+                )
+                .then(a.record.id.cmp(&b.record.id))
+        });
+        let total = accounts.len();
+        accounts.truncate(limit);
+        Ok(Pipeline {
+            populations: pops.iter().map(|p| p.name.clone()).collect(),
+            total,
+            truncated: total > accounts.len(),
+            accounts,
+        })
+    }
+
+    /// V's open opportunities, each with the partners that can help and the signal behind each.
+    pub fn deal_navigator(
+        &self,
+        actor: &Actor,
+        limit: usize,
+        as_of: Option<NaiveDate>,
+    ) -> Result<DealNavigator> {
+        let fx = self.fx_table()?;
+        let open: Vec<_> = store::opportunities::of_org(&self.conn, actor.org.id)?
+            .into_iter()
+            .filter(|d| d.is_closed == Some(false))
+            .collect();
+        let keys = PopKeys::new(
+            open.iter()
+                .map(|d| Entry {
+                    fp: d.key_fp.unwrap_or(0),
+                    record_id: d.record_id,
+                })
+                .collect(),
+        );
+        let labels = self.score_labels(actor);
+        let now = as_of
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .map(|t| t.and_utc())
+            .unwrap_or_else(|| self.now());
+        let threads: HashMap<(i64, i64), String> =
+            store::opportunities::last_thread_messages(&self.conn, actor.org.id)?
+                .into_iter()
+                .map(|(r, o, at)| ((r, o), at))
+                .collect();
+        // record id -> partner id -> best (signal, population, partner name)
+        let mut hits: HashMap<i64, HashMap<i64, (Signal, String, String)>> = HashMap::new();
+        for (p, visible) in self.record_level_partners(actor)? {
+            for v in &visible {
+                let Some(signal) = Signal::of(v.population.pop_type) else {
+                    continue;
+                };
+                let theirs = self.pop_keys(v.population.id)?;
+                let mut seen = std::collections::HashSet::new();
+                for (mine, _) in keys.overlapping(&theirs) {
+                    if !seen.insert(mine.record_id) {
+                        continue;
+                    }
+                    let e = hits.entry(mine.record_id).or_default();
+                    let cur = e.entry(p.org.id).or_insert((
+                        signal,
+                        v.population.name.clone(),
+                        p.org.name.clone(),
+                    ));
+                    if signal > cur.0 {
+                        *cur = (signal, v.population.name.clone(), p.org.name.clone());
+                    }
+                }
+            }
+        }
+        let record_ids: Vec<i64> = {
+            let mut v: Vec<i64> = open.iter().map(|d| d.record_id).collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let records: HashMap<i64, Record> =
+            store::records::records_by_ids(&self.conn, &record_ids)?
+                .into_iter()
+                .map(|r| (r.id, r))
+                .collect();
+        let mut items: Vec<NavigatorItem> = Vec::new();
+        for d in &open {
+            let Some(r) = records.get(&d.record_id) else {
+                continue;
+            };
+            let mut recs: Vec<DealRecommendation> = hits
+                .get(&d.record_id)
+                .map(|m| {
+                    m.iter()
+                        .map(|(pid, (signal, pop, name))| {
+                            let last = threads.get(&(d.record_id, *pid)).cloned();
+                            let recent =
+                                last.as_deref().and_then(super::parse_now).is_some_and(|t| {
+                                    t <= now
+                                        && now - t <= chrono::Duration::days(RECENT_THREAD_DAYS)
+                                });
+                            DealRecommendation {
+                                partner: PartnerBrief {
+                                    id: *pid,
+                                    name: name.clone(),
+                                },
+                                signal: *signal,
+                                partner_population: pop.clone(),
+                                label: labels.get(pid).copied().unwrap_or(Label::Unknown),
+                                recent_thread_activity: recent,
+                                last_thread_message_at: last,
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            recs.sort_by(|a, b| {
+                b.signal
+                    .cmp(&a.signal)
+                    .then(b.recent_thread_activity.cmp(&a.recent_thread_activity))
+                    .then(
+                        a.partner
+                            .name
+                            .to_lowercase()
+                            .cmp(&b.partner.name.to_lowercase()),
+                    )
+            });
+            items.push(NavigatorItem {
+                opportunity: OpportunityView {
+                    id: d.id,
+                    external_id: d.external_id.clone(),
+                    name: d.name.clone(),
+                    stage: d.stage.clone(),
+                    amount: d.amount,
+                    currency: d.currency.clone(),
+                    amount_usd: d
+                        .amount
+                        .and_then(|a| fx.to_usd(a, d.currency.as_deref().unwrap_or("USD"))),
+                    open_date: d.open_date.clone(),
+                    close_date: d.close_date.clone(),
+                },
+                account: AccountRef::of(r),
+                recommendations: recs,
+            });
+        }
+        let best = |i: &NavigatorItem| i.recommendations.first().map(|r| r.signal);
+        items.sort_by(|a, b| {
+            best(b)
+                .cmp(&best(a))
+                .then(b.recommendations.len().cmp(&a.recommendations.len()))
+                .then(
+                    b.opportunity
+                        .amount_usd
+                        .unwrap_or(0.0)
+                        .total_cmp(&a.opportunity.amount_usd.unwrap_or(0.0)),
+                )
+                .then(a.opportunity.id.cmp(&b.opportunity.id))
+        });
+        let total = items.len();
+        items.truncate(limit);
+        Ok(DealNavigator {
+            open_opportunities: total,
+            truncated: total > items.len(),
+            opportunities: items,
+        })
+    }
+
+    /// One of the actor's accounts (by id, domain or name): which partners have it, in which of
+    /// their populations, and what the actor may see of it.
+    pub fn account_lookup(&self, actor: &Actor, account: &str) -> Result<AccountLookup> {
+        let r = self.resolve_own_account(actor, account)?;
+        let fp = match (r.key_kind, &r.key_text) {
+            (Some(kind), Some(text)) => Some(self.keyer.make(kind, text.clone()).fp),
+            _ => None,
+        };
+        let labels = self.score_labels(actor);
+        let mut partners = Vec::new();
+        if let Some(fp) = fp {
+            for (p, visible) in self.record_level_partners(actor)? {
+                let mut pops = Vec::new();
+                let mut theirs: Option<i64> = None;
+                let mut fields: Vec<String> = Vec::new();
+                for v in &visible {
+                    let keys = self.pop_keys(v.population.id)?;
+                    let Some(e) = first_with_fp(&keys, fp) else {
+                        continue;
+                    };
+                    pops.push(LookupPopulation {
+                        id: v.population.id,
+                        name: v.population.name.clone(),
+                        pop_type: v.population.pop_type,
+                        sharing_level: v.sharing.level,
+                    });
+                    for f in &v.sharing.fields {
+                        if !fields.iter().any(|x| x.eq_ignore_ascii_case(f)) {
+                            fields.push(f.clone());
+                        }
+                    }
+                    theirs.get_or_insert(e.record_id);
+                }
+                let Some(their_id) = theirs else {
+                    continue;
+                };
+                let mut shown = Map::new();
+                if let Some(rec) = store::records::record(&self.conn, their_id)? {
+                    let allowed = |f: &str| {
+                        visible.iter().any(|v| {
+                            pops.iter().any(|p| p.id == v.population.id) && v.field_allowed(f)
+                        })
+                    };
+                    for (k, val) in [("name", rec.name.clone()), ("website", rec.website.clone())] {
+                        if allowed(k) {
+                            shown.insert(k.into(), Value::String(val));
+                        }
+                    }
+                    for (k, val) in &rec.fields {
+                        if allowed(k) {
+                            shown.insert(k.clone(), val.clone());
+                        }
+                    }
+                }
+                partners.push(LookupPartner {
+                    partner: PartnerBrief {
+                        id: p.org.id,
+                        name: p.org.name.clone(),
+                    },
+                    label: labels.get(&p.org.id).copied().unwrap_or(Label::Unknown),
+                    partner_populations: pops,
+                    visible_fields: fields,
+                    partner_record: shown,
+                });
+            }
+        }
+        partners.sort_by(|a, b| {
+            b.label.cmp(&a.label).then(
+                a.partner
+                    .name
+                    .to_lowercase()
+                    .cmp(&b.partner.name.to_lowercase()),
+            )
+        });
+        Ok(AccountLookup {
+            account: AccountRef::of(&r),
+            fields: r.fields.clone(),
+            matched_on: match (r.key_kind, &r.key_text) {
+                (Some(k), Some(t)) => Some(format!("{} {}", k.as_str(), t)),
+                _ => None,
+            },
+            partners,
+        })
+    }
+
+    /// One of the actor's own records by id, domain or name (exact, then unique substring).
+    fn resolve_own_account(&self, actor: &Actor, text: &str) -> Result<Record> {
+        let t = text.trim();
+        if t.is_empty() {
+            return Err(invalid("Name an account: its id, domain or company name."));
+        }
+        if let Ok(id) = t.parse::<i64>() {
+            return match store::records::record(&self.conn, id)? {
+                Some(r) if r.org_id == actor.org.id => Ok(r),
+                _ => Err(not_found(format!(
+                    "{} has no account with id {id}. Give its id, domain (acme.com) or company name.",
+                    actor.org.name
+                ))),
+            };
+        }
+        if let Some(d) = domain_key(t)
+            && let Some(r) = store::records::search_own(&self.conn, actor.org.id, &d, 50)?
+                .into_iter()
+                .find(|r| r.key_kind == Some(KeyKind::Domain) && r.key_text.as_deref() == Some(&d))
+        {
+            return Ok(r);
+        }
+        let found = store::records::search_own(&self.conn, actor.org.id, t, 50)?;
+        let exact: Vec<&Record> = found
+            .iter()
+            .filter(|r| r.name.eq_ignore_ascii_case(t))
+            .collect();
+        let pick: Vec<&Record> = if exact.is_empty() {
+            found.iter().collect()
+        } else {
+            exact
+        };
+        match pick.len() {
+            1 => Ok(pick[0].clone()),
+            0 => Err(not_found(format!(
+                "{} has no account '{t}'. Give its id, domain (acme.com) or company name.",
+                actor.org.name
+            ))),
+            _ => Err(not_found(format!(
+                "'{t}' matches several of your accounts: {}. Use the id or the domain.",
+                pick.iter()
+                    .take(10)
+                    .map(|r| format!("{} (id {}, {})", r.name, r.id, r.website))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+}
+
+/// The first keyed entry carrying `fp`.
+fn first_with_fp(keys: &PopKeys, fp: u64) -> Option<Entry> {
+    let k = keys.keyed();
+    let i = k.partition_point(|e| e.fp < fp);
+    k.get(i).filter(|e| e.fp == fp).copied()
+}
+
+/// Parses an optional `as_of` argument.
+pub fn as_of_arg(text: Option<&str>) -> Result<Option<NaiveDate>> {
+    text.map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(parse_as_of)
+        .transpose()
+}
