@@ -178,22 +178,30 @@ pub struct Record {
 impl Record {
     /// A field by name, case-insensitively; `name`, `website` and `domain` are fields too.
     pub fn field(&self, name: &str) -> Option<String> {
-        let lname = name.to_ascii_lowercase();
-        match lname.as_str() {
-            "name" => return Some(self.name.clone()),
-            "website" => return Some(self.website.clone()),
-            "domain" if self.key_kind == Some(crate::matching::KeyKind::Domain) => {
-                return self.key_text.clone();
-            }
-            _ => {}
+        self.field_str(name).map(std::borrow::Cow::into_owned)
+    }
+
+    /// [`Record::field`] without copying (filters call this once per record and condition).
+    pub fn field_str(&self, name: &str) -> Option<std::borrow::Cow<'_, str>> {
+        use std::borrow::Cow;
+        if name.eq_ignore_ascii_case("name") {
+            return Some(Cow::Borrowed(&self.name));
+        }
+        if name.eq_ignore_ascii_case("website") {
+            return Some(Cow::Borrowed(&self.website));
+        }
+        if name.eq_ignore_ascii_case("domain")
+            && self.key_kind == Some(crate::matching::KeyKind::Domain)
+        {
+            return self.key_text.as_deref().map(Cow::Borrowed);
         }
         self.fields
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| match v {
-                serde_json::Value::String(s) => s.clone(),
-                serde_json::Value::Null => String::new(),
-                other => other.to_string(),
+                serde_json::Value::String(s) => Cow::Borrowed(s.as_str()),
+                serde_json::Value::Null => Cow::Borrowed(""),
+                other => Cow::Owned(other.to_string()),
             })
     }
 }

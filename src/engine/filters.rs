@@ -110,18 +110,18 @@ impl Filter {
             Filter::And(fs) => fs.iter().all(|f| f.matches(r)),
             Filter::Or(fs) => fs.iter().any(|f| f.matches(r)),
             Filter::Cond { field, op, value } => {
-                let actual = r.field(field).unwrap_or_default();
+                let actual = r.field_str(field).unwrap_or_default();
                 eval(&actual, *op, value)
             }
         }
     }
 }
 
-fn text(v: &Value) -> String {
+fn text(v: &Value) -> std::borrow::Cow<'_, str> {
     match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
+        Value::String(s) => std::borrow::Cow::Borrowed(s),
+        Value::Null => std::borrow::Cow::Borrowed(""),
+        other => std::borrow::Cow::Owned(other.to_string()),
     }
 }
 
@@ -132,8 +132,9 @@ pub(crate) fn compare(actual: &str, expected: &str) -> Ordering {
         (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
         _ => actual
             .trim()
-            .to_lowercase()
-            .cmp(&expected.trim().to_lowercase()),
+            .chars()
+            .flat_map(char::to_lowercase)
+            .cmp(expected.trim().chars().flat_map(char::to_lowercase)),
     }
 }
 

@@ -90,48 +90,61 @@ impl Engine {
         let (imported, without_key) = {
             let mut writer = RecordWriter::new(&tx, keyer, owner.id, source_id)?;
             let fields = FieldsWriter::new(&table.headers, &[name_col, web_col]);
-            let mut rows = table.rows();
-            loop {
-                // Rows are read in chunks; keys and field JSON are computed in parallel; the
-                // inserts stay sequential on the one connection.
-                let chunk: Vec<_> = rows.by_ref().take(IMPORT_CHUNK).collect();
-                if chunk.is_empty() {
-                    break;
-                }
-                let prepared: Vec<_> = chunk
-                    .into_par_iter()
-                    .map(|row| {
-                        let (line, values) = row?;
-                        let name = values[name_col].as_str();
-                        if name.is_empty() {
-                            return Err(RowError {
-                                line,
-                                reason: format!(
-                                    "the company name ('{}') is empty",
-                                    table.headers[name_col]
-                                ),
-                            });
+            // Pipelined: one thread reads rows and computes keys and field JSON (in parallel,
+            // a chunk at a time) while this thread writes the previous chunk to SQLite.
+            let (send, recv) = std::sync::mpsc::sync_channel(2);
+            std::thread::scope(|scope| -> Result<()> {
+                let producer = scope.spawn(|| {
+                    let send = send; // moved in: the channel closes when this thread ends
+                    let mut rows = table.rows();
+                    loop {
+                        let chunk: Vec<_> = rows.by_ref().take(IMPORT_CHUNK).collect();
+                        if chunk.is_empty() {
+                            break;
                         }
-                        let key = keyer.key(name, &values[web_col]);
-                        let json = fields.write(&values);
-                        Ok((values, key, json))
-                    })
-                    .collect();
-                for p in prepared {
-                    match p {
-                        Ok((values, key, json)) => {
-                            writer.write_keyed(
-                                None,
-                                &values[name_col],
-                                &values[web_col],
-                                key.as_ref(),
-                                &json,
-                            )?;
+                        let prepared: Vec<_> = chunk
+                            .into_par_iter()
+                            .map(|row| {
+                                let (line, values) = row?;
+                                let name = values[name_col].as_str();
+                                if name.is_empty() {
+                                    return Err(RowError {
+                                        line,
+                                        reason: format!(
+                                            "the company name ('{}') is empty",
+                                            table.headers[name_col]
+                                        ),
+                                    });
+                                }
+                                let key = keyer.key(name, &values[web_col]);
+                                let json = fields.write(&values);
+                                Ok((values, key, json))
+                            })
+                            .collect();
+                        if send.send(prepared).is_err() {
+                            break; // the writer stopped on an error
                         }
-                        Err(e) => errors.push(e),
+                    }
+                });
+                for prepared in recv {
+                    for p in prepared {
+                        match p {
+                            Ok((values, key, json)) => {
+                                writer.write_keyed(
+                                    None,
+                                    &values[name_col],
+                                    &values[web_col],
+                                    key.as_ref(),
+                                    &json,
+                                )?;
+                            }
+                            Err(e) => errors.push(e),
+                        }
                     }
                 }
-            }
+                producer.join().expect("the CSV reader thread panicked");
+                Ok(())
+            })?;
             (writer.written, writer.without_key)
         };
         errors.sort_by_key(|e| e.line);
