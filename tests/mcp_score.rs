@@ -72,19 +72,13 @@ async fn score_tools_over_the_hand_computed_network() {
     let (_dir, db) = tokio::task::spawn_blocking(setup).await.unwrap();
     let env = [("PARTNERMAP_NOW", NOW)];
     let c = connect(&db, VERA, &env, false).await;
-    for t in [
-        "import_crm",
-        "partner_score",
-        "top_partners",
-        "pipeline_generation",
-        "deal_navigator",
-        "account_lookup",
-        "set_exchange_rate",
-        "list_exchange_rates",
-    ] {
-        assert!(c.tools.contains_key(t), "server lacks {t}");
-    }
+    definitions_keep_the_contract(&c);
 
+    let vega_record = c
+        .ok("account_lookup", json!({"account": "G2ACCT 01"}))
+        .await["account"]["id"]
+        .as_i64()
+        .unwrap();
     partner_scores(&c).await;
     leaderboard(&c).await;
     partner_lists_carry_labels(&c).await;
@@ -95,6 +89,11 @@ async fn score_tools_over_the_hand_computed_network() {
     exchange_rates(&c).await;
     crm_import(&c).await;
     c.close().await;
+
+    // The other side: Ursa sees no Vega record and no score on Vega's data.
+    let ursa = connect(&db, "ulf@ursa.io", &env, false).await;
+    other_side(&ursa, vega_record).await;
+    ursa.close().await;
 
     // A member may read scores but not import or set rates.
     let m = connect(&db, MO, &env, true).await;
@@ -115,6 +114,93 @@ async fn score_tools_over_the_hand_computed_network() {
         .await;
     assert!(err.to_lowercase().contains("exchange rates"), "{err}");
     m.close().await;
+}
+
+/// SPEC §7's argument names, and the annotations: reads are read-only, writes say they are not
+/// destructive.
+fn definitions_keep_the_contract(c: &Client) {
+    let want: &[(&str, &[&str], bool)] = &[
+        (
+            "import_crm",
+            &["accounts_path", "opportunities_path", "name"],
+            false,
+        ),
+        ("set_exchange_rate", &["currency", "rate"], false),
+        ("list_exchange_rates", &[], true),
+        ("partner_score", &["partner", "as_of"], true),
+        ("top_partners", &["limit", "sort", "as_of"], true),
+        (
+            "pipeline_generation",
+            &["population", "limit", "cursor"],
+            true,
+        ),
+        ("deal_navigator", &["limit", "cursor"], true),
+        ("account_lookup", &["account"], true),
+    ];
+    for (tool, args, read_only) in want {
+        let t = c
+            .tools
+            .get(*tool)
+            .unwrap_or_else(|| panic!("server lacks {tool}"));
+        let def = serde_json::to_value(t).unwrap();
+        for arg in *args {
+            assert!(
+                def["inputSchema"]["properties"].get(*arg).is_some(),
+                "{tool} lacks argument {arg}"
+            );
+        }
+        assert_eq!(def["annotations"]["readOnlyHint"], *read_only, "{tool}");
+        if !read_only {
+            assert_eq!(def["annotations"]["destructiveHint"], false, "{tool}");
+        }
+    }
+    let desc = c.tools["partner_score"]
+        .description
+        .as_deref()
+        .unwrap_or("");
+    for needle in [
+        "0.7",
+        "0.3",
+        "[1/4, 4]",
+        "metrics.with",
+        "metrics.base",
+        "create_share_request",
+        "import_crm",
+    ] {
+        assert!(
+            desc.contains(needle),
+            "partner_score's description lacks {needle}"
+        );
+    }
+}
+
+/// Ursa (online partner of Vega, no CRM data, no prospects) asking about Vega's data.
+async fn other_side(c: &Client, vega_record: i64) {
+    let s = c.ok("partner_score", json!({"partner": "Vega"})).await;
+    assert_eq!(s["label"], "Unknown");
+    let codes: Vec<&str> = s["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["no_crm_source", "partner_not_sharing_customers"]);
+    // Vega's record id is not Ursa's account: the same sentence as for any unknown id.
+    let err = c
+        .err("account_lookup", json!({"account": vega_record}))
+        .await;
+    assert_eq!(
+        err,
+        format!(
+            "Ursa has no account with id {vega_record}. Give its id, domain (acme.com) or company name."
+        )
+    );
+    let err = c.err("pipeline_generation", json!({})).await;
+    assert!(err.contains("Ursa has no prospects population"), "{err}");
+    let d = c.ok("deal_navigator", json!({})).await;
+    assert_eq!(d["open_opportunities"], 0);
+    let t = c.ok("top_partners", json!({})).await;
+    assert_eq!(names(&t, "partners", "name"), ["Vega"]);
 }
 
 /// High (Orion), None (Nova: too few won deals; Nadir: zero impact) and Unknown (Umbra: shares
@@ -260,6 +346,8 @@ async fn leaderboard(c: &Client) {
         t["partners"][8]["reasons"],
         json!(["partner_not_sharing_customers"])
     );
+    let t = c.ok("top_partners", json!({"limit": 0})).await; // 0 = the default, 20
+    assert_eq!(t["partners"].as_array().unwrap().len(), 9);
     let t = c.ok("top_partners", json!({"limit": 2})).await;
     assert_eq!(names(&t, "partners", "name"), ["Cygnus", "Orion"]);
     assert_eq!((&t["total"], &t["truncated"]), (&json!(9), &json!(true)));

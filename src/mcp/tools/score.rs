@@ -419,7 +419,7 @@ pub struct PartnerScoreIn {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TopPartnersIn {
-    /// How many partners to return (1-200).
+    /// How many partners to return (1-200; default 20).
     #[serde(default = "default_top_limit")]
     pub limit: usize,
     /// score (label, then s, then coverage: the default), overlap_count, coverage or win_rate_lift.
@@ -577,7 +577,10 @@ impl PartnermapServer {
     ) -> Result<Json<TopPartnersOut>, String> {
         let sort: TopSort = args.sort.parse().map_err(render::error)?;
         let as_of = as_of_arg(opt_text(args.as_of).as_deref()).map_err(render::error)?;
-        let limit = args.limit.clamp(1, render::MAX_PAGE);
+        let limit = match args.limit {
+            0 => default_top_limit(),
+            n => n.min(render::MAX_PAGE),
+        };
         let (all, day) = self
             .call(move |e, a| {
                 let day = as_of.unwrap_or_else(|| e.today());
