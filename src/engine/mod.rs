@@ -29,10 +29,12 @@ pub use overlaps::{OverlapCell, PopRef};
 pub use partnerships::{Deleted, PartnerDetail, PartnerSummary, PartnershipView, SideSharing};
 pub use populations::{NewPopulation, PopulationSummary};
 pub use recommendations::{
-    AccountLookup, DealNavigator, Pipeline, Signal, TopPartner, TopSort, as_of_arg,
+    AccountLookup, AccountRef, DealNavigator, DealRecommendation, LookupPartner, LookupPopulation,
+    NavigatorItem, OpportunityView, PartnerBrief, Pipeline, PipelineAccount, PipelinePartner,
+    Signal, TopPartner, TopSort, as_of_arg,
 };
 pub use reports::{Report, ReportQuery, ReportRow};
-pub use score::{PartnerScore, Reason, parse_as_of};
+pub use score::{PartnerId, PartnerScore, Reason, SideMetrics, parse_as_of};
 pub use search::SearchResult;
 pub use share_requests::{NewShareRequest, ShareRequestView, UserRef};
 pub use sharing::SharingView;

@@ -37,6 +37,33 @@ pub fn clean_all(v: &[String]) -> Vec<String> {
     v.iter().map(|s| clean(s)).collect()
 }
 
+/// Most fields of one record put in an output.
+pub const MAX_FIELDS: usize = 100;
+
+/// A record's fields (partner-supplied keys and values): every string cleaned, nested arrays and
+/// objects cleaned the same way, at most [`MAX_FIELDS`] entries at each level. The flag says
+/// whether entries were left out.
+pub fn clean_fields(
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> (serde_json::Map<String, serde_json::Value>, bool) {
+    let out = fields
+        .iter()
+        .take(MAX_FIELDS)
+        .map(|(k, v)| (clean(k), clean_json(v)))
+        .collect();
+    (out, fields.len() > MAX_FIELDS)
+}
+
+fn clean_json(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(clean(s)),
+        Value::Array(a) => Value::Array(a.iter().take(MAX_FIELDS).map(clean_json).collect()),
+        Value::Object(m) => Value::Object(clean_fields(m).0),
+        other => other.clone(),
+    }
+}
+
 fn clean_to(s: &str, max: usize) -> String {
     let mut out = String::with_capacity(s.len().min(max * 4));
     let mut n = 0;
@@ -158,6 +185,25 @@ mod tests {
         let tampered = c1.replacen('3', "4", 1);
         assert!(page(items.clone(), "list|a", &tampered, 2).is_err());
         assert!(page(items, "list|a", "zz.00000000", 2).is_err());
+    }
+
+    #[test]
+    fn fields_are_cleaned_and_capped() {
+        let m: serde_json::Map<String, serde_json::Value> = serde_json::from_value(
+            serde_json::json!({"na\u{1b}me": "Acme\nCorp", "n": 3, "tags": ["a\u{0}b", {"x": "y\tz"}]}),
+        )
+        .unwrap();
+        let (c, cut) = clean_fields(&m);
+        assert!(!cut);
+        assert_eq!(
+            serde_json::Value::Object(c),
+            serde_json::json!({"name": "Acme Corp", "n": 3, "tags": ["ab", {"x": "y z"}]})
+        );
+        let big: serde_json::Map<String, serde_json::Value> = (0..MAX_FIELDS + 5)
+            .map(|i| (format!("f{i}"), serde_json::Value::from(i)))
+            .collect();
+        let (c, cut) = clean_fields(&big);
+        assert!(cut && c.len() == MAX_FIELDS);
     }
 
     #[test]

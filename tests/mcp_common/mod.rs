@@ -168,35 +168,45 @@ impl Network {
     /// An MCP client talking to `partnermap mcp` acting as `user`, with the `initialize`
     /// handshake (`modern` = false) or `server/discover` at the newest protocol (2026-07-28).
     pub async fn client(&self, user: &str, modern: bool) -> Client {
-        let mut cmd = tokio::process::Command::new(BIN);
-        cmd.arg("mcp")
-            .env("PARTNERMAP_DB", &self.db)
-            .env("PARTNERMAP_USER", user);
-        let (transport, _) = TokioChildProcess::builder(cmd)
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let service = if modern {
-            ().serve_with_lifecycle(
-                transport,
-                ClientLifecycleMode::Discover {
-                    preferred_versions: vec![ProtocolVersion::LATEST],
-                },
-            )
-            .await
-            .expect("discover handshake")
-        } else {
-            ().serve(transport).await.expect("initialize handshake")
-        };
-        let tools = service
-            .list_all_tools()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|t| (t.name.to_string(), t))
-            .collect();
-        Client { service, tools }
+        connect(&self.db, user, &[], modern).await
     }
+}
+
+/// An MCP client talking to `partnermap mcp` on the database `db`, acting as `user`, with extra
+/// environment variables (e.g. `PARTNERMAP_NOW`), through `initialize` (`modern` = false) or
+/// `server/discover` at the newest protocol.
+pub async fn connect(db: &Path, user: &str, env: &[(&str, &str)], modern: bool) -> Client {
+    let mut cmd = tokio::process::Command::new(BIN);
+    cmd.arg("mcp")
+        .env("PARTNERMAP_DB", db)
+        .env("PARTNERMAP_USER", user);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let (transport, _) = TokioChildProcess::builder(cmd)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let service = if modern {
+        ().serve_with_lifecycle(
+            transport,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::LATEST],
+            },
+        )
+        .await
+        .expect("discover handshake")
+    } else {
+        ().serve(transport).await.expect("initialize handshake")
+    };
+    let tools = service
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name.to_string(), t))
+        .collect();
+    Client { service, tools }
 }
 
 pub struct Client {

@@ -4,6 +4,7 @@
 
 pub mod data;
 pub mod partners;
+pub mod score;
 
 use super::render::{clean, clean_all, clean_opt};
 use crate::engine::{PartnerSummary, PopulationSummary};
@@ -42,7 +43,7 @@ impl From<PartnerSummary> for PartnerOut {
             offline: p.offline,
             direction: p.direction.map(str::to_string),
             partnership_id: p.partnership_id,
-            score_label: None,
+            score_label: p.score_label.map(|l| l.as_str().to_string()),
         }
     }
 }
