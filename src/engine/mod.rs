@@ -32,8 +32,8 @@ pub use recommendations::{
     AccountLookup, DealNavigator, Pipeline, Signal, TopPartner, TopSort, as_of_arg,
 };
 pub use reports::{
-    DEFAULT_LIMIT as REPORT_DEFAULT_LIMIT, MAX_LIMIT as REPORT_MAX_LIMIT, Report, ReportQuery,
-    ReportRow, encode_cursor as report_cursor,
+    DEFAULT_LIMIT as REPORT_DEFAULT_LIMIT, MAX_LIMIT as REPORT_MAX_LIMIT, Report, ReportColumns,
+    ReportQuery, ReportRow, encode_cursor as report_cursor,
 };
 pub use score::{PartnerScore, Reason, parse_as_of};
 pub use search::SearchResult;

@@ -860,3 +860,63 @@ fn report_out(r: Report, scope: &str, offset: usize) -> ReportOut {
         truncated,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ReportRow;
+
+    fn wide_report(rows: usize, columns: usize) -> Report {
+        let row = |i: usize| {
+            let mut m = Map::new();
+            m.insert("id".into(), Value::from(i as i64));
+            for c in 0..columns {
+                m.insert(format!("c{c}"), Value::String("v".repeat(1_000)));
+            }
+            ReportRow {
+                my_record: Some(m),
+                partner_record: None,
+                matched_on: Some("domain x.com".into()),
+                partner_record_id: i as i64,
+            }
+        };
+        let pop = |id: i64, name: &str| PopRef {
+            id,
+            name: name.into(),
+        };
+        Report {
+            partner: pop(2, "P\u{1b}"),
+            my_population: pop(1, "A"),
+            partner_population: pop(3, "B"),
+            sharing_level: SharingLevel::Overlaps,
+            overlap_count: 100,
+            greenfield_count: 0,
+            total: 100,
+            columns: crate::engine::ReportColumns {
+                my_record: vec!["id".into()],
+                partner_record: vec![],
+            },
+            rows: (0..rows).map(row).collect(),
+            next_cursor: None,
+        }
+    }
+
+    #[test]
+    fn wide_pages_are_cut_and_continue_where_they_stopped() {
+        // 1000 columns of values capped at 300 characters: ~300 KB a row, so 3 rows fit.
+        let out = report_out(wide_report(10, 1_000), "s", 20);
+        assert_eq!(out.rows.len(), 3);
+        assert!(out.truncated);
+        assert_eq!(
+            render::cursor_offset(out.next_cursor.as_deref().unwrap(), "s"),
+            Ok(23)
+        );
+        assert_eq!(out.partner, "P");
+        let v = &out.rows[0].my_record.as_ref().unwrap()["c0"];
+        assert_eq!(v.as_str().unwrap().chars().count(), render::MAX_TEXT + 1);
+        // A narrow page is whole; the last page has no cursor.
+        let out = report_out(wide_report(4, 2), "s", 96);
+        assert_eq!((out.rows.len(), out.truncated), (4, false));
+        assert!(out.next_cursor.is_none());
+    }
+}
