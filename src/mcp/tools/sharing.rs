@@ -625,7 +625,7 @@ impl PartnermapServer {
     }
 
     #[tool(
-        description = "Opens a conversation with an active partner about one of your accounts (e.g. one from account_mapping_report), with a first message and optional owners from either organization (by email or name). If your organization already has a thread with that partner on that account, the message is posted there (created false). Users of both organizations see it with list_threads. Next: post_to_thread.",
+        description = "Opens a conversation with an active partner about one of your accounts (such as one found with account_mapping_report), with a first message and optional owners from either organization (by email or name). If your organization already has a thread with that partner on that account, the message is posted there (created false). Users of both organizations see it with list_threads. Next: post_to_thread.",
         annotations(
             title = "Create thread",
             read_only_hint = false,
