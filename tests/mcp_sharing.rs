@@ -805,3 +805,136 @@ async fn sharing_from_both_sides_of_a_partnership() {
     b.close().await;
     m.close().await;
 }
+
+/// An offline partner's data: Alpha's own upload, reported in full, exported without using the
+/// allowance, never shared, never reachable by Beta, and no sharing or threads with it.
+/// Delta's Customers (tests/data/mcp/delta.csv; the nameless row is rejected): Acme, Umbrella
+/// Corporation, Stark, Delta Own; against Alpha's Customers only acme matches.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_partner_reports_are_yours_alone() {
+    let net = Network::build();
+    net.cli(
+        Some(ANN),
+        &[
+            "offline",
+            "add",
+            "Delta Offline",
+            "--domain",
+            "deltaoffline.com",
+        ],
+    );
+    let delta = data("delta.csv");
+    net.cli(
+        Some(ANN),
+        &[
+            "import",
+            delta.to_str().unwrap(),
+            "--name",
+            "list",
+            "--name-column",
+            "Account",
+            "--website-column",
+            "URL",
+            "--partner",
+            "Delta Offline",
+        ],
+    );
+    net.cli(
+        Some(ANN),
+        &[
+            "population",
+            "create",
+            "--name",
+            "Customers",
+            "--type",
+            "customers",
+            "--partner",
+            "Delta Offline",
+        ],
+    );
+    set_allowance(&net, 1);
+    let a = net.client(ANN, true).await;
+    let b = net.client(BOB, false).await;
+    let args = report_args("Delta Offline", "Customers", "Customers");
+
+    let rep = a.ok("account_mapping_report", args.clone()).await;
+    assert_eq!(rep["sharing_level"], "full");
+    assert_eq!(
+        (
+            rep["overlap_count"].as_u64(),
+            rep["greenfield_count"].as_u64()
+        ),
+        (Some(1), Some(3))
+    );
+    assert_eq!(
+        rows(&rep),
+        [
+            (s("Acme Corp"), s("Acme")),
+            (None, s("Umbrella Corporation")),
+            (None, s("Stark")),
+            (None, s("Delta Own")),
+        ]
+    );
+    assert_eq!(rep["rows"][0]["partner_record"]["Status"], "customer");
+    // Four partner records exported, none counted: the data is Alpha's own upload.
+    let path = net.dir.path().join("delta.csv");
+    let x = a
+        .ok(
+            "export_report",
+            with(args.clone(), json!({"path": path.to_str().unwrap()})),
+        )
+        .await;
+    assert_eq!(
+        (
+            x["rows_written"].as_u64(),
+            x["newly_counted"].as_u64(),
+            x["allowance_left"].as_u64()
+        ),
+        (Some(4), Some(0), Some(1))
+    );
+    // Nothing is shared with, asked of, or discussed with an offline partner.
+    let e = a
+        .err(
+            "set_sharing",
+            json!({"partner": "Delta Offline", "population": "Customers", "level": "full"}),
+        )
+        .await;
+    assert!(e.contains("offline partner"), "{e}");
+    let e = a
+        .err("create_share_request", json!({"partner": "Delta Offline"}))
+        .await;
+    assert!(e.contains("offline partner"), "{e}");
+    let e = a
+        .err(
+            "create_thread",
+            json!({"partner": "Delta Offline", "account": "acme.com", "message": "hi"}),
+        )
+        .await;
+    assert!(e.contains("offline partner"), "{e}");
+    // Beta cannot reach it: the same answer as for a name that exists nowhere.
+    let e1 = b
+        .err(
+            "account_mapping_report",
+            with(args.clone(), json!({"partner": "Delta Offline"})),
+        )
+        .await;
+    let e2 = b
+        .err(
+            "account_mapping_report",
+            with(args.clone(), json!({"partner": "Zeta Nowhere"})),
+        )
+        .await;
+    assert_eq!(
+        e1.replace("Delta Offline", "X"),
+        e2.replace("Zeta Nowhere", "X")
+    );
+    let out = net.dir.path().join("beta.csv");
+    b.err(
+        "export_report",
+        with(args.clone(), json!({"path": out.to_str().unwrap()})),
+    )
+    .await;
+    assert!(!out.exists());
+    a.close().await;
+    b.close().await;
+}

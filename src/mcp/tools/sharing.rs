@@ -780,7 +780,8 @@ fn thread_out(t: ThreadView, max_messages: usize) -> ThreadItem {
     }
 }
 
-/// The cursor scope of a report: the arguments that decide its rows (not the page size).
+/// The cursor scope of a report: the arguments that decide its rows (not the page size); names
+/// are case-insensitive, as the engine resolves them.
 fn report_scope(
     partner: &str,
     mine: &str,
@@ -792,9 +793,9 @@ fn report_scope(
     render::scope_of(
         "account_mapping_report",
         &json!([
-            partner.trim(),
-            mine.trim(),
-            theirs.trim(),
+            partner.trim().to_lowercase(),
+            mine.trim().to_lowercase(),
+            theirs.trim().to_lowercase(),
             filters,
             columns,
             sort.trim()
