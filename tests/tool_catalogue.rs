@@ -265,6 +265,50 @@ fn spec_argument_names_are_present() {
             "create_population",
             &["name", "type", "data_source", "filters", "partner"],
         ),
+        ("set_sharing", &["partner", "population", "level", "fields"]),
+        (
+            "create_share_request",
+            &["partner", "population", "level", "message", "fields"],
+        ),
+        (
+            "respond_to_share_request",
+            &["request", "approve", "fields"],
+        ),
+        ("withdraw_share_request", &["request"]),
+        ("list_share_requests", &["direction", "cursor"]),
+        (
+            "account_mapping_report",
+            &[
+                "partner",
+                "my_population",
+                "partner_population",
+                "filters",
+                "columns",
+                "sort",
+                "limit",
+                "cursor",
+            ],
+        ),
+        (
+            "export_report",
+            &[
+                "path",
+                "partner",
+                "my_population",
+                "partner_population",
+                "filters",
+                "columns",
+                "sort",
+                "limit",
+                "cursor",
+            ],
+        ),
+        (
+            "create_thread",
+            &["partner", "account", "message", "owners"],
+        ),
+        ("post_to_thread", &["thread", "message"]),
+        ("list_threads", &["partner", "cursor"]),
     ];
     for (tool, args) in want {
         let def = defs

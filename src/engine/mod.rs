@@ -33,7 +33,10 @@ pub use recommendations::{
     NavigatorItem, OpportunityView, PartnerBrief, Pipeline, PipelineAccount, PipelinePartner,
     Signal, TopPartner, TopSort, as_of_arg,
 };
-pub use reports::{Report, ReportQuery, ReportRow};
+pub use reports::{
+    DEFAULT_LIMIT as REPORT_DEFAULT_LIMIT, MAX_LIMIT as REPORT_MAX_LIMIT, Report, ReportColumns,
+    ReportQuery, ReportRow, encode_cursor as report_cursor,
+};
 pub use score::{PartnerId, PartnerScore, Reason, SideMetrics, parse_as_of};
 pub use search::SearchResult;
 pub use share_requests::{NewShareRequest, ShareRequestView, UserRef};

@@ -85,7 +85,9 @@ fn partner_field(name: &str) -> Option<&str> {
     .then(|| &n[PARTNER_PREFIX.len()..])
 }
 
-pub(crate) fn encode_cursor(offset: usize) -> String {
+/// The cursor of the report page that starts at row `offset` (what `next_cursor` holds), for
+/// callers that page a report their own way (the MCP layer cuts wide pages short).
+pub fn encode_cursor(offset: usize) -> String {
     format!("r{offset:x}")
 }
 

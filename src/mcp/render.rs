@@ -14,6 +14,12 @@ pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 200;
 /// Largest unpaged list in an output (import errors, search hits).
 pub const MAX_LIST: usize = 200;
+/// Longest message body (thread posts, share-request messages), in characters.
+pub const MAX_BODY: usize = 4_000;
+/// Rough budget, in bytes of JSON, for the rows of one page of a wide list (report rows): a page
+/// stops early past it and its `next_cursor` continues where it stopped. Outputs go out twice
+/// (structured and as text), and some clients drop messages over 10 MiB.
+pub const MAX_OUTPUT: usize = 1_000_000;
 
 /// An engine error as the sentence a model can act on. Storage failures are logged too.
 pub fn error(e: Error) -> String {
@@ -54,7 +60,15 @@ pub fn clean_fields(
     (out, fields.len() > MAX_FIELDS)
 }
 
-fn clean_json(v: &serde_json::Value) -> serde_json::Value {
+/// [`clean_fields`] where the caller has no place to say the map was cut.
+pub fn clean_map(
+    m: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    clean_fields(&m).0
+}
+
+/// A JSON value from outside: every string in it, keys included, cleaned; lists and maps capped.
+pub fn clean_json(v: &serde_json::Value) -> serde_json::Value {
     use serde_json::Value;
     match v {
         Value::String(s) => Value::String(clean(s)),
@@ -62,6 +76,12 @@ fn clean_json(v: &serde_json::Value) -> serde_json::Value {
         Value::Object(m) => Value::Object(clean_fields(m).0),
         other => other.clone(),
     }
+}
+
+/// A message someone wrote (a thread post, a share request's note): cleaned like [`clean`] but
+/// capped at [`MAX_BODY`].
+pub fn clean_body(s: &str) -> String {
+    clean_to(s, MAX_BODY)
 }
 
 fn clean_to(s: &str, max: usize) -> String {
@@ -122,6 +142,25 @@ pub fn page<T>(
     let next = offset + page.len();
     let next_cursor = (next < total && !page.is_empty()).then(|| encode_cursor(scope, next));
     Ok((page, next_cursor))
+}
+
+/// The offset a `cursor` argument points at within the list `scope` (0 for no cursor), for lists
+/// paged elsewhere than [`page`] (e.g. by the engine).
+pub fn cursor_offset(cursor: &str, scope: &str) -> Result<usize, String> {
+    match cursor.trim() {
+        "" => Ok(0),
+        c => decode_cursor(c, scope).ok_or_else(|| INVALID_CURSOR.to_string()),
+    }
+}
+
+/// The cursor of the list `scope` at `offset` (see [`cursor_offset`]).
+pub fn cursor_at(scope: &str, offset: usize) -> String {
+    encode_cursor(scope, offset)
+}
+
+/// A short scope naming a list by the arguments that shaped it (long ones hashed).
+pub fn scope_of(tool: &str, args: &serde_json::Value) -> String {
+    format!("{tool}|{:016x}", xxh3_64(args.to_string().as_bytes()))
 }
 
 fn check(payload: &str) -> u32 {
@@ -204,6 +243,19 @@ mod tests {
             .collect();
         let (c, cut) = clean_fields(&big);
         assert!(cut && c.len() == MAX_FIELDS);
+    }
+
+    #[test]
+    fn offsets_and_json_cleaning() {
+        let scope = scope_of("report", &serde_json::json!({"a": 1}));
+        assert_ne!(scope, scope_of("report", &serde_json::json!({"a": 2})));
+        assert_eq!(cursor_offset("", &scope), Ok(0));
+        assert_eq!(cursor_offset(&cursor_at(&scope, 7), &scope), Ok(7));
+        assert!(cursor_offset(&cursor_at("other", 7), &scope).is_err());
+        let v = clean_json(&serde_json::json!({"a\u{1b}": ["x\ny", 3, null]}));
+        assert_eq!(v, serde_json::json!({"a": ["x y", 3, null]}));
+        let long = "z".repeat(MAX_BODY + 5);
+        assert_eq!(clean_body(&long).chars().count(), MAX_BODY + 1);
     }
 
     #[test]

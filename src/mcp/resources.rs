@@ -1,9 +1,11 @@
-//! Resources: `partnermap://partners` (the partner list) and `partnermap://partners/{id}` (one
-//! partner in detail), as JSON. Same engine calls and rendering as the tools.
+//! Resources: `partnermap://partners` (the partner list), `partnermap://partners/{id}` (one
+//! partner in detail) and `partnermap://partners/{id}/overlaps` (the overlap matrix with it), as
+//! JSON. Same engine calls and rendering as the tools.
 
 use super::PartnermapServer;
 use super::render;
 use super::tools::PartnerOut;
+use super::tools::data::GetOverlapsIn;
 use super::tools::partners::PartnerIn;
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::wrapper::Parameters;
@@ -14,6 +16,7 @@ use serde_json::json;
 
 pub const PARTNERS_URI: &str = "partnermap://partners";
 pub const PARTNER_TEMPLATE: &str = "partnermap://partners/{id}";
+pub const OVERLAPS_TEMPLATE: &str = "partnermap://partners/{id}/overlaps";
 const JSON_MIME: &str = "application/json";
 /// Most partners listed as individual resources (all remain readable through the template).
 const MAX_LISTED: usize = 100;
@@ -26,6 +29,12 @@ pub fn templates() -> Vec<ResourceTemplate> {
             .with_title("One partner")
             .with_description(
                 "A partner by id: status, populations you can see, what each side shares.",
+            )
+            .with_mime_type(JSON_MIME),
+        ResourceTemplate::new(OVERLAPS_TEMPLATE, "partner-overlaps")
+            .with_title("Overlaps with one partner")
+            .with_description(
+                "The overlap matrix with a partner by id: for each of your populations and each of its populations you may see, the overlap count (as get_overlaps, first 200 cells).",
             )
             .with_mime_type(JSON_MIME),
     ]
@@ -78,6 +87,10 @@ impl PartnermapServer {
             .strip_prefix(PARTNERS_URI)
             .and_then(|r| r.strip_prefix('/'))
         {
+            let (id, overlaps) = match id.strip_suffix("/overlaps") {
+                Some(id) => (id, true),
+                None => (id, false),
+            };
             if id.is_empty() || id.parse::<i64>().is_err() {
                 return Err(not_found(
                     uri,
@@ -87,19 +100,31 @@ impl PartnermapServer {
                     ),
                 ));
             }
-            let detail = self
-                .get_partner(Parameters(PartnerIn {
-                    partner: id.to_string(),
-                }))
-                .await
-                .map_err(|m| not_found(uri, m))?;
-            serde_json::to_value(detail.0)
-                .map_err(|e| McpError::internal_error(e.to_string(), None))?
+            if overlaps {
+                let cells = self
+                    .get_overlaps(Parameters(GetOverlapsIn {
+                        partner: id.to_string(),
+                        cursor: String::new(),
+                        limit: render::MAX_PAGE,
+                    }))
+                    .await
+                    .map_err(|m| not_found(uri, m))?;
+                serde_json::to_value(cells.0)
+            } else {
+                let detail = self
+                    .get_partner(Parameters(PartnerIn {
+                        partner: id.to_string(),
+                    }))
+                    .await
+                    .map_err(|m| not_found(uri, m))?;
+                serde_json::to_value(detail.0)
+            }
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?
         } else {
             return Err(not_found(
                 uri,
                 format!(
-                    "No resource '{}'. Resources: {PARTNERS_URI} and {PARTNER_TEMPLATE}.",
+                    "No resource '{}'. Resources: {PARTNERS_URI}, {PARTNER_TEMPLATE} and {OVERLAPS_TEMPLATE}.",
                     render::clean(uri)
                 ),
             ));

@@ -5,6 +5,7 @@
 pub mod data;
 pub mod partners;
 pub mod score;
+pub mod sharing;
 
 use super::render::{clean, clean_all, clean_opt};
 use crate::engine::{PartnerSummary, PopulationSummary};
