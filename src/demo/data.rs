@@ -109,8 +109,9 @@ pub struct Acct {
     pub no_website: bool,
 }
 
-/// A partner's accounts: `customer_share` of them customers (megacorps are customers of every
-/// partner of `mega_customers`), 15% of the rest open opportunities.
+/// A partner's accounts: `customer_share` of them customers (megacorps are among everyone's
+/// accounts, customers of most partners with `mega_customers`), 15% of the rest open
+/// opportunities.
 pub fn partner_accounts(
     rng: &mut ChaCha8Rng,
     u: &[Company],
@@ -122,8 +123,10 @@ pub fn partner_accounts(
         .into_iter()
         .map(|c| {
             let status = if c < MEGACORPS {
-                if mega_customers {
+                if mega_customers && rng.random_bool(0.6) {
                     Status::Customer
+                } else if rng.random_bool(0.3) {
+                    Status::OpenOpportunity
                 } else {
                     Status::Prospect
                 }
