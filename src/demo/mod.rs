@@ -479,7 +479,7 @@ fn build_into(path: &Path, opts: &Options) -> Result<Summary> {
     let offline = ROLES.len() - online;
     let pb = if opts.progress && std::io::stderr().is_terminal() {
         let pb = ProgressBar::with_draw_target(
-            Some((online + offline + 7) as u64),
+            Some((online + offline + 6) as u64),
             ProgressDrawTarget::stderr(),
         );
         pb.set_style(
@@ -593,7 +593,7 @@ fn run(b: &mut Builder, path: &Path, seed: u64) -> Result<Summary> {
     }
 
     // The acting org's CRM: accounts with two years of deals.
-    b.step(format!("{ORG_NAME}'s CRM: accounts and two years of deals"));
+    b.step(format!("{ORG_NAME} CRM: accounts and two years of deals"));
     let n_mine = b.scaled(2600);
     let mine = data::sample(&mut b.rng, &u, n_mine);
     let mut deals = Vec::with_capacity(mine.len());
