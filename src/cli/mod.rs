@@ -1,6 +1,7 @@
 //! The command line (clap). Every verb parses its flags, resolves the acting user, calls one
 //! engine operation and prints the result: a short human form, or JSON with `--json`.
 
+mod demo;
 mod mcp;
 mod print;
 mod score;
@@ -122,6 +123,8 @@ enum Command {
     Sharing(sharing::SharingCmd),
     #[command(flatten)]
     Mcp(mcp::McpCmd),
+    #[command(flatten)]
+    Demo(demo::DemoCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -214,8 +217,17 @@ fn actor(engine: &Engine, g: &Global) -> Result<Actor, Error> {
 fn dispatch(cli: Cli) -> Result<(), Error> {
     let g = cli.global;
     let out = Out { json: g.json };
+    // The demo opens the database itself: it must find it empty and fix its fingerprint seed
+    // before the engine opens it.
+    let command = match cli.command {
+        Command::Demo(cmd) => {
+            let path = g.db.clone().unwrap_or_else(partnermap::store::default_path);
+            return demo::run(cmd, &path, &out);
+        }
+        c => c,
+    };
     let mut engine = open(&g)?;
-    match cli.command {
+    match command {
         Command::Init {
             org,
             domain,
@@ -354,6 +366,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             sharing::run(cmd, &mut engine, &a, &out)?;
         }
         Command::Mcp(cmd) => mcp::run(cmd, engine, g.as_user.clone())?,
+        Command::Demo(_) => unreachable!("handled before the database is opened"),
     }
     Ok(())
 }

@@ -83,6 +83,18 @@ pub fn fingerprint_seed(conn: &Connection) -> rusqlite::Result<u64> {
         .unwrap_or(seed))
 }
 
+/// Sets the database's fingerprint seed, for a reproducible database (the demo derives it from
+/// its `--seed`). Refused (returns false, nothing changed) once any record exists, since stored
+/// fingerprints depend on it. An engine opened before this call keeps the old seed: reopen it.
+pub fn set_fingerprint_seed(conn: &Connection, seed: u64) -> rusqlite::Result<bool> {
+    let records: i64 = conn.query_row("SELECT count(*) FROM records", [], |r| r.get(0))?;
+    if records > 0 {
+        return Ok(false);
+    }
+    meta_set(conn, "fingerprint_seed", &seed.to_string())?;
+    Ok(true)
+}
+
 /// One audit event: who, what, when, before and after.
 #[allow(clippy::too_many_arguments)]
 pub fn audit(

@@ -43,6 +43,11 @@ pub fn org(conn: &Connection, id: i64) -> rusqlite::Result<Option<Org>> {
 }
 
 /// Real (not offline) orgs, for invitations and directory look-ups.
+/// How many organizations (online and offline) the database holds.
+pub fn count_orgs(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM orgs", [], |r| r.get(0))
+}
+
 pub fn online_orgs(conn: &Connection) -> rusqlite::Result<Vec<Org>> {
     conn.prepare(&format!(
         "SELECT {ORG_COLS} FROM orgs WHERE managed_by IS NULL ORDER BY id"
