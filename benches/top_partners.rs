@@ -19,7 +19,10 @@ use std::time::Instant;
 const UNIVERSE: u64 = 2_000_000;
 
 fn env(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
@@ -27,7 +30,9 @@ fn main() {
     let per = env("BENCH_PARTNER_RECORDS", 100_000);
     let mine = env("BENCH_MY_RECORDS", 100_000);
     let tmp = tempfile::tempdir().unwrap();
-    let dir = std::env::var("BENCH_KEEP").map(std::path::PathBuf::from).unwrap_or_else(|_| tmp.path().to_path_buf());
+    let dir = std::env::var("BENCH_KEEP")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("top.db");
     for ext in ["", "-wal", "-shm"] {
@@ -37,34 +42,112 @@ fn main() {
     let mut e = Engine::open(&db).unwrap();
     e.set_now(partnermap::engine::parse_now("2026-11-23").unwrap());
     let me = e
-        .init_org(&InitOrg { name: "Me".into(), domain: "me-corp.com".into(), admin_email: "me@me-corp.com".into(), admin_name: None, plan: Plan::Enterprise })
+        .init_org(&InitOrg {
+            name: "Me".into(),
+            domain: "me-corp.com".into(),
+            admin_email: "me@me-corp.com".into(),
+            admin_name: None,
+            plan: Plan::Enterprise,
+        })
         .unwrap();
     let (acc, opp) = (dir.join("accounts.csv"), dir.join("opportunities.csv"));
     write_crm(&acc, &opp, mine, 7);
     e.import_crm(&me, &acc, &opp, "crm").unwrap();
     for (name, t, f) in [
-        ("Customers", PopulationType::Customers, serde_json::json!([{"field": "type", "value": "Customer"}])),
-        ("Open opportunities", PopulationType::OpenOpportunities, serde_json::json!([{"field": "has_open_opportunity", "value": "true"}])),
-        ("Prospects", PopulationType::Prospects, serde_json::json!([{"field": "type", "value": "Prospect"}])),
+        (
+            "Customers",
+            PopulationType::Customers,
+            serde_json::json!([{"field": "type", "value": "Customer"}]),
+        ),
+        (
+            "Open opportunities",
+            PopulationType::OpenOpportunities,
+            serde_json::json!([{"field": "has_open_opportunity", "value": "true"}]),
+        ),
+        (
+            "Prospects",
+            PopulationType::Prospects,
+            serde_json::json!([{"field": "type", "value": "Prospect"}]),
+        ),
     ] {
-        e.create_population(&me, &NewPopulation { name: name.into(), pop_type: t, data_source: None, filters: f, partner: None }).unwrap();
+        e.create_population(
+            &me,
+            &NewPopulation {
+                name: name.into(),
+                pop_type: t,
+                data_source: None,
+                filters: f,
+                partner: None,
+            },
+        )
+        .unwrap();
     }
-    eprintln!("built my org in {:.1} s; building {partners} partners of {per} records", build.elapsed().as_secs_f64());
+    eprintln!(
+        "built my org in {:.1} s; building {partners} partners of {per} records",
+        build.elapsed().as_secs_f64()
+    );
     let csv = dir.join("partner.csv");
     for i in 0..partners {
         let email = format!("admin@p{i}.com");
         let p = e
-            .init_org(&InitOrg { name: format!("Partner {i:03}"), domain: format!("p{i}.com"), admin_email: email.clone(), admin_name: None, plan: Plan::Connector })
+            .init_org(&InitOrg {
+                name: format!("Partner {i:03}"),
+                domain: format!("p{i}.com"),
+                admin_email: email.clone(),
+                admin_name: None,
+                plan: Plan::Connector,
+            })
             .unwrap();
         write_companies(&csv, per, 1000 + i as u64);
-        e.import_csv(&p, &ImportSpec { path: csv.clone(), name: "accounts".into(), name_column: "name".into(), website_column: "website".into() }, None).unwrap();
-        e.create_population(&p, &NewPopulation { name: "Customers".into(), pop_type: PopulationType::Customers, data_source: None, filters: serde_json::json!([{"field": "type", "value": "Customer"}]), partner: None }).unwrap();
-        e.create_population(&p, &NewPopulation { name: "Prospects".into(), pop_type: PopulationType::Prospects, data_source: None, filters: serde_json::json!([{"field": "type", "value": "Prospect"}]), partner: None }).unwrap();
+        e.import_csv(
+            &p,
+            &ImportSpec {
+                path: csv.clone(),
+                name: "accounts".into(),
+                name_column: "name".into(),
+                website_column: "website".into(),
+            },
+            None,
+        )
+        .unwrap();
+        e.create_population(
+            &p,
+            &NewPopulation {
+                name: "Customers".into(),
+                pop_type: PopulationType::Customers,
+                data_source: None,
+                filters: serde_json::json!([{"field": "type", "value": "Customer"}]),
+                partner: None,
+            },
+        )
+        .unwrap();
+        e.create_population(
+            &p,
+            &NewPopulation {
+                name: "Prospects".into(),
+                pop_type: PopulationType::Prospects,
+                data_source: None,
+                filters: serde_json::json!([{"field": "type", "value": "Prospect"}]),
+                partner: None,
+            },
+        )
+        .unwrap();
         e.invite(&me, &format!("p{i}.com")).unwrap();
         e.respond_to_invitation(&p, "Me", true).unwrap();
-        e.set_sharing(&p, "Me", "Customers", SharingLevel::Overlaps, Some(&["name".to_string()])).unwrap();
+        e.set_sharing(
+            &p,
+            "Me",
+            "Customers",
+            SharingLevel::Overlaps,
+            Some(&["name".to_string()]),
+        )
+        .unwrap();
         if i % 10 == 9 {
-            eprintln!("  {} partners, {:.0} s", i + 1, build.elapsed().as_secs_f64());
+            eprintln!(
+                "  {} partners, {:.0} s",
+                i + 1,
+                build.elapsed().as_secs_f64()
+            );
         }
     }
     drop(e);
@@ -86,10 +169,25 @@ fn main() {
     }
     runs.sort();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    eprintln!("{}", serde_json::to_string_pretty(&v).unwrap().lines().take(40).collect::<Vec<_>>().join("\n"));
+    eprintln!(
+        "{}",
+        serde_json::to_string_pretty(&v)
+            .unwrap()
+            .lines()
+            .take(40)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     println!("\n| figure | time | notes |\n|---|---|---|");
-    println!("| build: {partners} partners × {per} records + my CRM of {mine} accounts | {:.1} s | through the engine |", built.as_secs_f64());
-    println!("| `partnermap top` cold process (median of 3) | {:.0} ms | min {:.0} ms; target ≤ 1 s |", runs[1].as_secs_f64() * 1e3, runs[0].as_secs_f64() * 1e3);
+    println!(
+        "| build: {partners} partners × {per} records + my CRM of {mine} accounts | {:.1} s | through the engine |",
+        built.as_secs_f64()
+    );
+    println!(
+        "| `partnermap top` cold process (median of 3) | {:.0} ms | min {:.0} ms; target ≤ 1 s |",
+        runs[1].as_secs_f64() * 1e3,
+        runs[0].as_secs_f64() * 1e3
+    );
 }
 
 fn domain(k: u64) -> String {
@@ -102,7 +200,11 @@ fn write_companies(path: &Path, n: usize, seed: u64) {
     writeln!(w, "name,website,type").unwrap();
     for _ in 0..n {
         let k = rng.random_range(0..UNIVERSE);
-        let t = if rng.random_range(0..10) < 4 { "Customer" } else { "Prospect" };
+        let t = if rng.random_range(0..10) < 4 {
+            "Customer"
+        } else {
+            "Prospect"
+        };
         writeln!(w, "Company {k},{},{t}", domain(k)).unwrap();
     }
 }
@@ -112,12 +214,20 @@ fn write_crm(acc: &Path, opp: &Path, n: usize, seed: u64) {
     let mut a = std::io::BufWriter::new(std::fs::File::create(acc).unwrap());
     let mut o = std::io::BufWriter::new(std::fs::File::create(opp).unwrap());
     writeln!(a, "id,name,website,type").unwrap();
-    writeln!(o, "id,account_id,name,stage,amount,currency,open_date,close_date,is_won,is_closed").unwrap();
+    writeln!(
+        o,
+        "id,account_id,name,stage,amount,currency,open_date,close_date,is_won,is_closed"
+    )
+    .unwrap();
     let mut oid = 0;
     let start = chrono::NaiveDate::from_ymd_opt(2024, 11, 1).unwrap();
     for i in 0..n {
         let k = rng.random_range(0..UNIVERSE);
-        let t = if rng.random_range(0..10) < 3 { "Customer" } else { "Prospect" };
+        let t = if rng.random_range(0..10) < 3 {
+            "Customer"
+        } else {
+            "Prospect"
+        };
         writeln!(a, "A{i},Company {k},{},{t}", domain(k)).unwrap();
         for _ in 0..rng.random_range(0..3) {
             oid += 1;
@@ -130,8 +240,18 @@ fn write_crm(acc: &Path, opp: &Path, n: usize, seed: u64) {
             writeln!(
                 o,
                 "O{oid},A{i},Deal {oid},{},{amount},{cur},{open},{},{won},{closed}",
-                if won { "Closed Won" } else if closed { "Closed Lost" } else { "Negotiation" },
-                if closed { close.to_string() } else { String::new() }
+                if won {
+                    "Closed Won"
+                } else if closed {
+                    "Closed Lost"
+                } else {
+                    "Negotiation"
+                },
+                if closed {
+                    close.to_string()
+                } else {
+                    String::new()
+                }
             )
             .unwrap();
         }

@@ -59,6 +59,8 @@ pub struct Engine {
     keyer: Keyer,
     /// Population key vectors by population id, with the version they were read at.
     keys_cache: RefCell<HashMap<i64, (i64, Arc<PopKeys>)>>,
+    /// The last set of Partner Scores computed, with what it was computed for.
+    score_cache: RefCell<Option<(score::ScoreCacheKey, Arc<Vec<score::PartnerScore>>)>>,
     /// A fixed "now" (from `PARTNERMAP_NOW`), for reproducible runs and tests.
     now_override: Option<DateTime<Utc>>,
 }
@@ -75,6 +77,7 @@ impl Engine {
             conn,
             keyer,
             keys_cache: RefCell::new(HashMap::new()),
+            score_cache: RefCell::new(None),
             now_override,
         })
     }
@@ -104,6 +107,19 @@ impl Engine {
 
     pub fn keyer(&self) -> Keyer {
         self.keyer
+    }
+
+    /// Runs `f` inside one read transaction: every statement sees the same snapshot and the
+    /// database lock is taken once. For read-only operations (a write inside would fail).
+    pub fn snapshot<T>(&self, f: impl FnOnce(&Engine) -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            // Left open by an operation that panicked: nothing of it is kept.
+            self.conn.execute_batch("ROLLBACK")?;
+        }
+        self.conn.execute_batch("BEGIN")?;
+        let r = f(self);
+        self.conn.execute_batch("COMMIT")?;
+        r
     }
 
     /// A dump of every row, to compare before and after a failed write.

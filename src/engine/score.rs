@@ -13,6 +13,7 @@ use crate::store;
 use chrono::NaiveDate;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 /// The score window: 365 days ending at `as_of` (close dates after `as_of - 365` and up to
 /// `as_of`, inclusive).
@@ -37,6 +38,14 @@ pub struct PartnerId {
 pub struct SideMetrics {
     pub with: Metrics,
     pub base: Metrics,
+}
+
+/// What a cached set of scores was computed for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ScoreCacheKey {
+    org: i64,
+    as_of: NaiveDate,
+    version: i64,
 }
 
 /// One partner's Partner Score with its whole breakdown.
@@ -94,9 +103,27 @@ fn union_keys(keys: &[std::sync::Arc<PopKeys>]) -> PopKeys {
 }
 
 impl Engine {
-    /// Partner Score for every partner of the actor's org, in one pass.
+    /// Partner Score for every partner of the actor's org, in one pass. The result is kept for
+    /// the next call until anything in the database changes (every write adds an audit event,
+    /// in this process or another, so the newest audit id is the cache's version).
     pub fn scores(&self, actor: &Actor, as_of: Option<NaiveDate>) -> Result<Vec<PartnerScore>> {
         let as_of = as_of.unwrap_or_else(|| self.today());
+        let key = ScoreCacheKey {
+            org: actor.org.id,
+            as_of,
+            version: store::change_stamp(&self.conn)?,
+        };
+        if let Some((k, v)) = self.score_cache.borrow().as_ref()
+            && *k == key
+        {
+            return Ok(v.as_ref().clone());
+        }
+        let scores = self.compute_scores(actor, as_of)?;
+        *self.score_cache.borrow_mut() = Some((key, Arc::new(scores.clone())));
+        Ok(scores)
+    }
+
+    fn compute_scores(&self, actor: &Actor, as_of: NaiveDate) -> Result<Vec<PartnerScore>> {
         let window_start = as_of - chrono::Duration::days(WINDOW_DAYS);
         let partners = self.partners_of(actor)?;
 

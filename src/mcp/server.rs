@@ -53,6 +53,17 @@ impl PartnermapServer {
     /// Runs one engine operation as the acting user, off the async runtime (imports and
     /// overlap counts are CPU and disk work). The actor is resolved afresh on every call.
     /// Engine errors come back as the sentence to show the model.
+    /// Runs a read-only engine operation in one read transaction: one consistent snapshot of
+    /// the database, and one lock instead of one per statement.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<T, String>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Engine, &Actor) -> EngineResult<T> + Send + 'static,
+    {
+        self.call(move |engine, actor| engine.snapshot(|e| f(e, actor)))
+            .await
+    }
+
     pub(crate) async fn call<T, F>(&self, f: F) -> Result<T, String>
     where
         T: Send + 'static,

@@ -155,3 +155,11 @@ pub fn dump(conn: &Connection) -> rusqlite::Result<String> {
 pub fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
 }
+
+/// A number that grows with every write to the database, from any process: the newest audit
+/// event's id (every write is audited in its own transaction).
+pub fn change_stamp(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT coalesce(max(id), 0) FROM audit_events", [], |r| {
+        r.get(0)
+    })
+}

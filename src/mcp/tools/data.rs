@@ -243,7 +243,7 @@ impl PartnermapServer {
         let partner = opt_text(args.partner);
         let scope = format!("list_populations|{}", partner.as_deref().unwrap_or(""));
         let (owner, pops) = self
-            .call(move |e, a| {
+            .read(move |e, a| {
                 let pops = e.list_populations(a, partner.as_deref())?;
                 let owner = match partner.as_deref() {
                     None => a.org.name.clone(),
@@ -305,7 +305,7 @@ impl PartnermapServer {
     ) -> Result<Json<OverlapsOut>, String> {
         let partner = args.partner;
         let (name, id, cells) = self
-            .call(move |e, a| {
+            .read(move |e, a| {
                 let p = e.resolve_partner(a, &partner)?;
                 let cells = e.overlaps(a, &partner)?;
                 Ok((p.org.name, p.org.id, cells))

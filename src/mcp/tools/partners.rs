@@ -212,7 +212,7 @@ impl PartnermapServer {
         annotations(title = "Who am I", read_only_hint = true, open_world_hint = false)
     )]
     pub async fn whoami(&self) -> Result<Json<WhoamiOut>, String> {
-        let a = self.call(|_, actor| Ok(actor.clone())).await?;
+        let a = self.read(|_, actor| Ok(actor.clone())).await?;
         Ok(Json(WhoamiOut {
             org: OrgOut {
                 id: a.org.id,
@@ -243,7 +243,7 @@ impl PartnermapServer {
         Parameters(args): Parameters<ListPartnersIn>,
     ) -> Result<Json<ListPartnersOut>, String> {
         let status: Option<PartnershipStatus> = opt_arg(&args.status)?;
-        let partners = self.call(move |e, a| e.list_partners(a, status)).await?;
+        let partners = self.read(move |e, a| e.list_partners(a, status)).await?;
         let total = partners.len();
         let scope = format!("list_partners|{}", status.map(|s| s.as_str()).unwrap_or(""));
         let (page, next_cursor) = render::page(partners, &scope, &args.cursor, args.limit)?;
@@ -263,7 +263,7 @@ impl PartnermapServer {
         Parameters(args): Parameters<PartnerIn>,
     ) -> Result<Json<GetPartnerOut>, String> {
         let d = self
-            .call(move |e, a| e.get_partner(a, &args.partner))
+            .read(move |e, a| e.get_partner(a, &args.partner))
             .await?;
         let sharing = |s: crate::engine::SideSharing| SharingOut {
             population_id: s.population_id,
@@ -297,7 +297,7 @@ impl PartnermapServer {
     ) -> Result<Json<SearchOut>, String> {
         let limit = args.limit.clamp(1, render::MAX_LIST);
         let r = self
-            .call(move |e, a| e.search(a, &args.query, limit))
+            .read(move |e, a| e.search(a, &args.query, limit))
             .await?;
         let (partners, _) = render::cap(r.partners, render::MAX_LIST);
         Ok(Json(SearchOut {

@@ -538,7 +538,7 @@ impl PartnermapServer {
         )
     )]
     pub async fn list_exchange_rates(&self) -> Result<Json<ListRatesOut>, String> {
-        let rates = self.call(|e, _| e.fx_rates()).await?;
+        let rates = self.read(|e, _| e.fx_rates()).await?;
         let total = rates.len();
         let (rates, truncated) = render::cap(rates, render::MAX_LIST);
         Ok(Json(ListRatesOut {
@@ -562,7 +562,7 @@ impl PartnermapServer {
     ) -> Result<Json<PartnerScoreOut>, String> {
         let as_of = as_of_arg(opt_text(args.as_of).as_deref()).map_err(render::error)?;
         let s = self
-            .call(move |e, a| e.partner_score(a, &args.partner, as_of))
+            .read(move |e, a| e.partner_score(a, &args.partner, as_of))
             .await?;
         Ok(Json(score_out(s)))
     }
@@ -582,7 +582,7 @@ impl PartnermapServer {
             n => n.min(render::MAX_PAGE),
         };
         let (all, day) = self
-            .call(move |e, a| {
+            .read(move |e, a| {
                 let day = as_of.unwrap_or_else(|| e.today());
                 Ok((e.top_partners(a, sort, usize::MAX, Some(day))?, day))
             })
@@ -616,7 +616,7 @@ impl PartnermapServer {
             population.as_deref().unwrap_or("")
         );
         let p = self
-            .call(move |e, a| e.pipeline_generation(a, population.as_deref(), usize::MAX))
+            .read(move |e, a| e.pipeline_generation(a, population.as_deref(), usize::MAX))
             .await?;
         let top_prospects = p.accounts.iter().filter(|a| a.top_prospect).count();
         let (page, next_cursor) = render::page(p.accounts, &scope, &args.cursor, args.limit)?;
@@ -642,7 +642,7 @@ impl PartnermapServer {
         Parameters(args): Parameters<DealNavigatorIn>,
     ) -> Result<Json<DealNavigatorOut>, String> {
         let d = self
-            .call(move |e, a| e.deal_navigator(a, usize::MAX, None))
+            .read(move |e, a| e.deal_navigator(a, usize::MAX, None))
             .await?;
         let (page, next_cursor) =
             render::page(d.opportunities, "deal_navigator", &args.cursor, args.limit)?;
@@ -666,7 +666,7 @@ impl PartnermapServer {
         Parameters(args): Parameters<AccountLookupIn>,
     ) -> Result<Json<AccountLookupOut>, String> {
         let l = self
-            .call(move |e, a| e.account_lookup(a, &args.account))
+            .read(move |e, a| e.account_lookup(a, &args.account))
             .await?;
         let (fields, fields_truncated) = clean_fields(&l.fields);
         let (partners, partners_truncated) = render::cap(l.partners, render::MAX_LIST);

@@ -517,7 +517,7 @@ impl PartnermapServer {
         let direction: Option<RequestDirection> = opt_arg(&args.direction)?;
         let status: Option<ShareRequestStatus> = opt_arg(&args.status)?;
         let requests = self
-            .call(move |e, a| e.list_share_requests(a, direction, status))
+            .read(move |e, a| e.list_share_requests(a, direction, status))
             .await?;
         let total = requests.len();
         let scope = format!(
@@ -566,7 +566,7 @@ impl PartnermapServer {
         q.limit = Some(size);
         q.cursor = (offset > 0).then(|| crate::engine::report_cursor(offset));
         let r = self
-            .call(move |e, a| e.account_mapping_report(a, &q))
+            .read(move |e, a| e.account_mapping_report(a, &q))
             .await?;
         Ok(Json(report_out(r, &scope, offset)))
     }
@@ -682,7 +682,7 @@ impl PartnermapServer {
     ) -> Result<Json<ListThreadsOut>, String> {
         let partner = opt_text(args.partner);
         let (partner_id, threads) = self
-            .call(move |e, a| {
+            .read(move |e, a| {
                 let id = match partner.as_deref() {
                     Some(p) => Some(e.resolve_partner(a, p)?.org.id),
                     None => None,
