@@ -2,6 +2,7 @@
 //! set_exchange_rate, list_exchange_rates, partner_score, top_partners, pipeline_generation,
 //! deal_navigator, account_lookup.
 
+use super::data::DataSourceOut;
 use super::{default_limit, opt_text};
 use crate::engine::{
     AccountRef, DealRecommendation, FxRate, LookupPartner, NavigatorItem, PartnerScore,
@@ -42,13 +43,6 @@ pub struct ImportCrmOut {
     pub populations_refreshed: usize,
     /// Whether an existing CRM data source of that name was replaced.
     pub replaced: bool,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct DataSourceOut {
-    pub id: i64,
-    pub name: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
