@@ -29,6 +29,12 @@ pub fn error(e: Error) -> String {
     clean_to(&e.to_string(), MAX_ERROR)
 }
 
+/// Any error sentence (the engine's, or rmcp's quoting the caller's arguments), cleaned and
+/// capped at [`MAX_ERROR`].
+pub fn clean_error(s: &str) -> String {
+    clean_to(s, MAX_ERROR)
+}
+
 /// Text from outside (partner names, CSV values, file lines): control characters removed
 /// (line breaks and tabs become spaces), length capped at [`MAX_TEXT`] with a trailing `…`.
 pub fn clean(s: &str) -> String {

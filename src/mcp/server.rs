@@ -6,7 +6,8 @@ use crate::Result as EngineResult;
 use crate::model::Actor;
 use rmcp::handler::server::router::{prompt::PromptRouter, tool::ToolRouter};
 use rmcp::model::{
-    Implementation, ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ListResourceTemplatesResult, ListResourcesResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
@@ -102,6 +103,35 @@ impl ServerHandler for PartnermapServer {
                 .with_title("partnermap: partner ecosystem and account mapping"),
         )
         .with_instructions(INSTRUCTIONS.to_string())
+    }
+
+    /// The router's call, with every error sentence made safe: rmcp's own argument errors
+    /// ("failed to deserialize parameters: invalid type: string \"...\"") and unknown-tool errors
+    /// quote what the caller sent, which may be 100 KB long or carry control characters.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
+        let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
+        match self.tool_router.call(tcc).await {
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
+                let content = r
+                    .content
+                    .iter()
+                    .map(|c| match c.as_text() {
+                        Some(t) => ContentBlock::text(render::clean_error(&t.text)),
+                        None => c.clone(),
+                    })
+                    .collect();
+                Ok(CallToolResult::error(content).into())
+            }
+            Ok(other) => Ok(other),
+            Err(mut e) => {
+                e.message = render::clean_error(&e.message).into();
+                Err(e)
+            }
+        }
     }
 
     async fn list_resources(

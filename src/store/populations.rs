@@ -78,10 +78,14 @@ pub fn count_custom(conn: &Connection, org: i64) -> rusqlite::Result<i64> {
     )
 }
 
-/// Stores a freshly materialized key vector and bumps the version (invalidating caches).
+/// Stores a freshly materialized key vector under a new version (invalidating caches, in this
+/// process and in others on the same database). The version is random rather than `version + 1`:
+/// SQLite reuses the highest row id after a delete, so a population deleted and another created
+/// in its place would otherwise come back as the same (id, version) and be served from a cache of
+/// the old one's keys.
 pub fn store_members(conn: &Connection, id: i64, keys: &PopKeys) -> rusqlite::Result<()> {
     conn.execute(
-        "UPDATE populations SET members = ?2, record_count = ?3, version = version + 1 WHERE id = ?1",
+        "UPDATE populations SET members = ?2, record_count = ?3, version = random() WHERE id = ?1",
         params![id, keys.to_blob(), keys.len() as i64],
     )?;
     Ok(())

@@ -176,7 +176,22 @@ impl Network {
 /// environment variables (e.g. `PARTNERMAP_NOW`), through `initialize` (`modern` = false) or
 /// `server/discover` at the newest protocol.
 pub async fn connect(db: &Path, user: &str, env: &[(&str, &str)], modern: bool) -> Client {
+    connect_in(db, user, env, modern, None).await
+}
+
+/// [`connect`] with the server's working directory set to `cwd` (relative paths in tool
+/// arguments then land there).
+pub async fn connect_in(
+    db: &Path,
+    user: &str,
+    env: &[(&str, &str)],
+    modern: bool,
+    cwd: Option<&Path>,
+) -> Client {
     let mut cmd = tokio::process::Command::new(BIN);
+    if let Some(d) = cwd {
+        cmd.current_dir(d);
+    }
     cmd.arg("mcp")
         .env("PARTNERMAP_DB", db)
         .env("PARTNERMAP_USER", user);
