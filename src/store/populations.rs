@@ -79,14 +79,22 @@ pub fn count_custom(conn: &Connection, org: i64) -> rusqlite::Result<i64> {
 }
 
 /// Stores a freshly materialized key vector under a new version (invalidating caches, in this
-/// process and in others on the same database). The version is random rather than `version + 1`:
-/// SQLite reuses the highest row id after a delete, so a population deleted and another created
-/// in its place would otherwise come back as the same (id, version) and be served from a cache of
-/// the old one's keys.
+/// process and in others on the same database). The version comes from one counter for the
+/// whole database, never reused: SQLite reuses the highest row id after a delete, so with
+/// `version + 1` a population deleted and another created in its place would come back as the
+/// same (id, version) and be served from a cache of the old one's keys. A counter (rather than a
+/// random number) keeps databases built the same way identical.
 pub fn store_members(conn: &Connection, id: i64, keys: &PopKeys) -> rusqlite::Result<()> {
+    let version: i64 = conn.query_row(
+        "INSERT INTO meta (key, value) VALUES ('population_version', '1')
+         ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1
+         RETURNING CAST(value AS INTEGER)",
+        [],
+        |r| r.get(0),
+    )?;
     conn.execute(
-        "UPDATE populations SET members = ?2, record_count = ?3, version = random() WHERE id = ?1",
-        params![id, keys.to_blob(), keys.len() as i64],
+        "UPDATE populations SET members = ?2, record_count = ?3, version = ?4 WHERE id = ?1",
+        params![id, keys.to_blob(), keys.len() as i64, version],
     )?;
     Ok(())
 }
