@@ -75,8 +75,10 @@ CREATE TABLE records (
     key_fp      INTEGER,
     fields      TEXT NOT NULL DEFAULT '{}'
 );
+-- Records are found by source (an org's records: the sources of the org). No other index:
+-- overlaps never query records by key (they merge stored key vectors), and each index
+-- costs every import.
 CREATE INDEX records_source ON records(source_id);
-CREATE INDEX records_org ON records(org_id);
 
 CREATE TABLE opportunities (
     id          INTEGER PRIMARY KEY,

@@ -88,7 +88,7 @@ pub fn clear_source(conn: &Connection, source: i64) -> rusqlite::Result<usize> {
 
 pub fn record_count(conn: &Connection, org: i64) -> rusqlite::Result<i64> {
     conn.query_row(
-        "SELECT count(*) FROM records WHERE org_id = ?1",
+        "SELECT count(*) FROM records WHERE source_id IN (SELECT id FROM data_sources WHERE org_id = ?1)",
         [org],
         |r| r.get(0),
     )
@@ -219,7 +219,7 @@ pub fn search_own(
     );
     conn.prepare(&format!(
         "SELECT {RECORD_COLS} FROM records
-         WHERE org_id = ?1 AND (name LIKE ?2 ESCAPE '\\' OR website LIKE ?2 ESCAPE '\\' OR key_text LIKE ?2 ESCAPE '\\')
+         WHERE source_id IN (SELECT id FROM data_sources WHERE org_id = ?1) AND (name LIKE ?2 ESCAPE '\\' OR website LIKE ?2 ESCAPE '\\' OR key_text LIKE ?2 ESCAPE '\\')
          ORDER BY name LIMIT ?3"
     ))?
     .query_map(params![org, like, limit as i64], record_row)?

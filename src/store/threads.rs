@@ -161,7 +161,7 @@ pub fn find_own_records(
     };
     if let Ok(id) = t.parse::<i64>() {
         let v = q(
-            "SELECT id, name, website FROM records WHERE org_id = ?1 AND id = ?2 LIMIT ?3",
+            "SELECT id, name, website FROM records WHERE source_id IN (SELECT id FROM data_sources WHERE org_id = ?1) AND id = ?2 LIMIT ?3",
             &id,
         )?;
         if !v.is_empty() {
@@ -171,7 +171,7 @@ pub fn find_own_records(
     let lower = t.to_lowercase();
     let v = q(
         "SELECT id, name, website FROM records
-         WHERE org_id = ?1 AND key_kind = 1 AND key_text = ?2 ORDER BY id LIMIT ?3",
+         WHERE source_id IN (SELECT id FROM data_sources WHERE org_id = ?1) AND key_kind = 1 AND key_text = ?2 ORDER BY id LIMIT ?3",
         &lower,
     )?;
     if !v.is_empty() {
@@ -179,7 +179,7 @@ pub fn find_own_records(
     }
     let v = q(
         "SELECT id, name, website FROM records
-         WHERE org_id = ?1 AND name = ?2 COLLATE NOCASE ORDER BY id LIMIT ?3",
+         WHERE source_id IN (SELECT id FROM data_sources WHERE org_id = ?1) AND name = ?2 COLLATE NOCASE ORDER BY id LIMIT ?3",
         &t,
     )?;
     if !v.is_empty() {
@@ -193,7 +193,7 @@ pub fn find_own_records(
     );
     q(
         "SELECT id, name, website FROM records
-         WHERE org_id = ?1 AND name LIKE ?2 ESCAPE '\\' ORDER BY name, id LIMIT ?3",
+         WHERE source_id IN (SELECT id FROM data_sources WHERE org_id = ?1) AND name LIKE ?2 ESCAPE '\\' ORDER BY name, id LIMIT ?3",
         &like,
     )
 }
