@@ -630,45 +630,7 @@ fn setup() -> (Network, Fuzz, Vec<String>) {
         .unwrap();
     // Alpha's offline partner (seen in full), and Beta sharing more than counts, asking Alpha
     // for more and opening a thread, so that reports, threads and requests have something.
-    net.cli(
-        Some(ANN),
-        &[
-            "offline",
-            "add",
-            "Delta Offline",
-            "--domain",
-            "deltaoffline.com",
-        ],
-    );
-    let delta = data("delta.csv");
-    net.cli(
-        Some(ANN),
-        &[
-            "import",
-            delta.to_str().unwrap(),
-            "--name",
-            "list",
-            "--name-column",
-            "Account",
-            "--website-column",
-            "URL",
-            "--partner",
-            "Delta Offline",
-        ],
-    );
-    net.cli(
-        Some(ANN),
-        &[
-            "population",
-            "create",
-            "--name",
-            "Customers",
-            "--type",
-            "customers",
-            "--partner",
-            "Delta Offline",
-        ],
-    );
+    net.add_delta_offline();
     rt.block_on(async {
         let b = net.client(BOB, false).await;
         for (pop, level) in [("Customers", "full"), ("Prospects", "overlaps")] {

@@ -52,45 +52,7 @@ fn names(v: &Value, list: &str) -> Vec<String> {
 async fn each_side_sees_only_what_spec_allows() {
     let net = Network::build();
     // Alpha's offline partner, with data overlapping Beta's accounts.
-    net.cli(
-        Some(ANN),
-        &[
-            "offline",
-            "add",
-            "Delta Offline",
-            "--domain",
-            "deltaoffline.com",
-        ],
-    );
-    let delta = data("delta.csv");
-    net.cli(
-        Some(ANN),
-        &[
-            "import",
-            delta.to_str().unwrap(),
-            "--name",
-            "list",
-            "--name-column",
-            "Account",
-            "--website-column",
-            "URL",
-            "--partner",
-            "Delta Offline",
-        ],
-    );
-    net.cli(
-        Some(ANN),
-        &[
-            "population",
-            "create",
-            "--name",
-            "Customers",
-            "--type",
-            "customers",
-            "--partner",
-            "Delta Offline",
-        ],
-    );
+    net.add_delta_offline();
     beta_hides_prospects_from_alpha(&net);
 
     let a = net.client(ANN, false).await;

@@ -813,45 +813,7 @@ async fn sharing_from_both_sides_of_a_partnership() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_partner_reports_are_yours_alone() {
     let net = Network::build();
-    net.cli(
-        Some(ANN),
-        &[
-            "offline",
-            "add",
-            "Delta Offline",
-            "--domain",
-            "deltaoffline.com",
-        ],
-    );
-    let delta = data("delta.csv");
-    net.cli(
-        Some(ANN),
-        &[
-            "import",
-            delta.to_str().unwrap(),
-            "--name",
-            "list",
-            "--name-column",
-            "Account",
-            "--website-column",
-            "URL",
-            "--partner",
-            "Delta Offline",
-        ],
-    );
-    net.cli(
-        Some(ANN),
-        &[
-            "population",
-            "create",
-            "--name",
-            "Customers",
-            "--type",
-            "customers",
-            "--partner",
-            "Delta Offline",
-        ],
-    );
+    net.add_delta_offline();
     set_allowance(&net, 1);
     let a = net.client(ANN, true).await;
     let b = net.client(BOB, false).await;

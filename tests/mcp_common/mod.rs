@@ -149,6 +149,50 @@ impl Network {
     }
 
     /// Runs the CLI as `user` on this network's database; panics on failure.
+    /// Adds Alpha's offline partner "Delta Offline" from tests/data/mcp/delta.csv, with its
+    /// customers population (overlapping Beta's accounts).
+    pub fn add_delta_offline(&self) {
+        self.cli(
+            Some(ANN),
+            &[
+                "offline",
+                "add",
+                "Delta Offline",
+                "--domain",
+                "deltaoffline.com",
+            ],
+        );
+        let delta = data("delta.csv");
+        self.cli(
+            Some(ANN),
+            &[
+                "import",
+                delta.to_str().unwrap(),
+                "--name",
+                "list",
+                "--name-column",
+                "Account",
+                "--website-column",
+                "URL",
+                "--partner",
+                "Delta Offline",
+            ],
+        );
+        self.cli(
+            Some(ANN),
+            &[
+                "population",
+                "create",
+                "--name",
+                "Customers",
+                "--type",
+                "customers",
+                "--partner",
+                "Delta Offline",
+            ],
+        );
+    }
+
     pub fn cli(&self, user: Option<&str>, args: &[&str]) -> String {
         let mut cmd = std::process::Command::new(BIN);
         cmd.env("PARTNERMAP_DB", &self.db)
