@@ -3,7 +3,7 @@
 use super::Engine;
 use crate::error::{Result, conflict, invalid, not_found};
 use crate::matching::domain_key;
-use crate::model::{Actor, Org, Permission, Plan, PlanLimits, Role, User};
+use crate::model::{Actor, Permission, Plan, PlanLimits, Role, User};
 use crate::store;
 use serde_json::json;
 
@@ -218,10 +218,5 @@ impl Engine {
     /// The users of the actor's own org.
     pub fn users(&self, actor: &Actor) -> Result<Vec<User>> {
         Ok(store::orgs::users_of(&self.conn, actor.org.id)?)
-    }
-
-    /// Reloads the org row (after plan changes etc.).
-    pub fn org(&self, id: i64) -> Result<Option<Org>> {
-        Ok(store::orgs::org(&self.conn, id)?)
     }
 }
