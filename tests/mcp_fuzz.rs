@@ -597,6 +597,8 @@ fn setup() -> (Network, Fuzz, Vec<String>) {
         "id,name,website,type\nA1,Acme Corp,acme.com,Customer\n",
     )
     .unwrap();
+    // A special file an export must never replace (tests/export_paths.rs covers pipes too).
+    std::os::unix::fs::symlink(&good, dir.join("link.csv")).unwrap();
     let opps = dir.join("opps.csv");
     std::fs::write(
         &opps,
@@ -616,7 +618,7 @@ fn setup() -> (Network, Fuzz, Vec<String>) {
         "relative-out.csv".into(),
         "good.csv".into(),
         "".into(),
-        "/dev/null".into(),
+        dir.join("link.csv").display().to_string(),
         "/proc/self/nonexistent/x.csv".into(),
         "bad\u{0}name.csv".into(),
         "ctl\u{1b}[2J.csv".into(),

@@ -75,9 +75,16 @@ impl Engine {
         q: &ReportQuery,
         path: &Path,
     ) -> Result<ExportResult> {
-        if path.as_os_str().is_empty() || path.is_dir() {
+        if path.as_os_str().is_empty() {
+            return Err(invalid("Give a file path to write the CSV to."));
+        }
+        // The CSV is renamed into place: never over a directory, device, pipe or link (renaming
+        // onto /dev/null would replace the device with a file).
+        if let Ok(m) = std::fs::symlink_metadata(path)
+            && !m.file_type().is_file()
+        {
             return Err(invalid(format!(
-                "'{}' is not a file path to write the CSV to.",
+                "'{}' exists and is not a regular file; choose a new file path (or an existing CSV file) to write the export to.",
                 path.display()
             )));
         }
