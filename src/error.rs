@@ -19,7 +19,7 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
     /// Storage failed; not the caller's fault.
-    #[error("database error: {0}")]
+    #[error("{}", db_sentence(.0))]
     Db(#[from] rusqlite::Error),
     #[error("{0}")]
     Io(String),
@@ -40,6 +40,20 @@ impl Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// A storage failure as a sentence: what most likely happened and what to do. A constraint
+/// failing means something the operation refers to changed at the same time (another process
+/// deleted it); the raw SQLite text is for the log only.
+fn db_sentence(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode;
+    match e.sqlite_error_code() {
+        Some(ErrorCode::ConstraintViolation) => "Something this change refers to was changed or deleted at the same time (for example by another session); nothing was changed. Look it up again and retry.".into(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => "The database is busy with another change; nothing was changed. Try again in a moment.".into(),
+        Some(ErrorCode::DiskFull) => "The disk holding the database is full; nothing was changed. Free some space and retry.".into(),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => "partnermap cannot write its database file (read-only or permission denied); nothing was changed. Check the file's permissions.".into(),
+        _ => format!("database error: {e}"),
+    }
+}
 
 /// Shorthand constructors that keep call sites to one line.
 pub fn not_found(msg: impl Into<String>) -> Error {

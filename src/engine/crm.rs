@@ -48,6 +48,17 @@ impl Engine {
         opportunities_path: &Path,
         name: &str,
     ) -> Result<CrmImportReport> {
+        self.atomic(|e| e.import_crm_checked(actor, accounts_path, opportunities_path, name))
+    }
+
+    /// [`Self::import_crm`], inside its write transaction (state read here is current).
+    fn import_crm_checked(
+        &mut self,
+        actor: &Actor,
+        accounts_path: &Path,
+        opportunities_path: &Path,
+        name: &str,
+    ) -> Result<CrmImportReport> {
         self.require(actor, Permission::ManageDataSources, "import CRM data")?;
         let owner = actor.org.id;
         let (source_name, existing) = existing_source(&self.conn, owner, name, SourceKind::Crm)?;
@@ -62,6 +73,8 @@ impl Engine {
             opportunities_path,
             |c| fx.knows(c),
         )?;
+        accounts.finish()?;
+        opportunities.finish()?;
         export
             .errors
             .sort_by_key(|e| (e.file != "accounts", e.line));

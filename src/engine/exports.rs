@@ -60,8 +60,8 @@ pub fn safe_cell(s: &str) -> String {
 fn cell(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
-        Some(Value::String(s)) => safe_cell(s),
-        Some(other) => safe_cell(&other.to_string()),
+        Some(Value::String(s)) => safe_cell(&one_line(s)),
+        Some(other) => safe_cell(&one_line(&other.to_string())),
     }
 }
 
@@ -78,25 +78,25 @@ impl Engine {
         if path.as_os_str().is_empty() {
             return Err(invalid("Give a file path to write the CSV to."));
         }
-        // The CSV is renamed into place: never over a directory, device, pipe or link (renaming
-        // onto /dev/null would replace the device with a file).
-        if let Ok(m) = std::fs::symlink_metadata(path)
-            && !m.file_type().is_file()
-        {
+        // A new file only: never over a file, folder, device, pipe or link (renaming onto
+        // /dev/null would replace the device; writing through a link would write elsewhere).
+        if std::fs::symlink_metadata(path).is_ok() {
             return Err(invalid(format!(
-                "'{}' exists and is not a regular file; choose a new file path (or an existing CSV file) to write the export to.",
+                "'{}' already exists; an export never replaces a file. Choose a new file name.",
                 path.display()
             )));
         }
-        if let Some(dir) = path.parent()
-            && !dir.as_os_str().is_empty()
-            && !dir.is_dir()
-        {
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        if !dir.is_dir() {
             return Err(invalid(format!(
                 "The folder '{}' does not exist; create it or choose another path.",
                 dir.display()
             )));
         }
+        self.refuse_database_files(path)?;
         let full = self.build_report(actor, q)?;
         let (partner_org, offline) = (full.partner_org, full.offline);
         let report = if q.limit.is_some() || q.cursor.is_some() {
@@ -108,13 +108,6 @@ impl Engine {
         } else {
             full.report
         };
-
-        // The allowance, checked before anything is written.
-        let org = store::orgs::org(&self.conn, actor.org.id)?
-            .ok_or_else(|| not_found("Your organization no longer exists."))?;
-        let limits = self.plan_limits(org.plan)?;
-        let (from, to) = term_of(&org.term_start, self.now());
-        let (from_s, to_s) = (ts(from), ts(to));
         let ids: Vec<i64> = report
             .rows
             .iter()
@@ -122,102 +115,92 @@ impl Engine {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let used = store::exports::distinct_in_window(&self.conn, org.id, &from_s, &to_s)?;
-        let new_ids: Vec<i64> = if offline {
-            Vec::new()
-        } else {
-            let done = store::exports::already_exported(&self.conn, org.id, &from_s, &to_s, &ids)?;
-            ids.iter().copied().filter(|i| !done.contains(i)).collect()
-        };
-        let left = (limits.export_allowance - used).max(0);
-        if new_ids.len() as i64 > left {
-            return Err(forbidden(format!(
-                "This export holds {} partner records not yet exported this term, but {} has {left} of its {} record-export allowance left (the {} plan allows {} per term; {used} used; the term runs {} to {}). Nothing was written. Narrow the report with filters or a limit, export records already exported this term, or upgrade the plan.",
-                new_ids.len(),
-                org.name,
-                limits.export_allowance,
-                org.plan,
-                limits.export_allowance,
-                &from_s[..10],
-                &to_s[..10]
-            )));
+
+        // The CSV, built in memory, written to a private temporary file in the same folder
+        // and linked into place (never over anything) only once the export is recorded.
+        let bytes = csv_bytes(&report)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".partnermap-export-")
+            .suffix(".partial")
+            .tempfile_in(&dir)
+            .map_err(|e| {
+                Error::Io(format!(
+                    "could not write in '{}': {e}",
+                    dir.display()
+                ))
+            })?;
+        {
+            use std::io::Write;
+            tmp.write_all(&bytes)
+                .and_then(|_| tmp.as_file().sync_all())
+                .map_err(|e| Error::Io(format!("could not write '{}': {e}", path.display())))?;
         }
 
-        // The CSV, built in memory, written to a side file and renamed into place only once
-        // the export is recorded.
-        let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
-        let mut header: Vec<String> = report.columns.my_record.clone();
-        header.extend(
-            report
-                .columns
-                .partner_record
-                .iter()
-                .map(|c| format!("partner.{c}")),
-        );
-        header.push("matched_on".into());
-        let io = |e: csv::Error| Error::Io(format!("could not write the CSV: {e}"));
-        w.write_record(&header).map_err(io)?;
-        for row in &report.rows {
-            let mut rec: Vec<String> = report
-                .columns
-                .my_record
-                .iter()
-                .map(|c| cell(row.my_record.as_ref().and_then(|m| m.get(c))))
-                .collect();
-            rec.extend(
-                report
-                    .columns
-                    .partner_record
-                    .iter()
-                    .map(|c| cell(row.partner_record.as_ref().and_then(|m| m.get(c)))),
-            );
-            rec.push(row.matched_on.clone().unwrap_or_default());
-            w.write_record(&rec).map_err(io)?;
-        }
-        let bytes = w
-            .into_inner()
-            .map_err(|e| Error::Io(format!("could not write the CSV: {e}")))?;
-
-        let now = self.now_str();
-        let side = path.with_file_name(format!(
-            ".{}.partial",
-            path.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "export.csv".into())
-        ));
-        let tx = store::write_tx(&mut self.conn)?;
-        store::exports::record(&tx, org.id, partner_org, &new_ids, actor.user.id, &now)?;
-        store::audit(
-            &tx,
-            &now,
-            Some(actor.user.id),
-            Some(actor.org.id),
-            "export_report",
-            "export",
-            None,
-            None,
-            Some(&json!({
-                "path": path.display().to_string(),
-                "partner_org": partner_org,
-                "my_population": report.my_population.id,
-                "partner_population": report.partner_population.id,
-                "rows": report.rows.len(),
-                "partner_records": ids.len(),
-                "newly_counted": new_ids.len(),
-            })),
-        )?;
-        let write = std::fs::write(&side, &bytes).and_then(|_| std::fs::rename(&side, path));
-        if let Err(e) = write {
-            let _ = std::fs::remove_file(&side);
-            return Err(Error::Io(format!(
-                "could not write '{}': {e}",
-                path.display()
-            )));
-        }
-        if let Err(e) = tx.commit() {
-            let _ = std::fs::remove_file(path);
-            return Err(e.into());
-        }
+        // The allowance is checked, and the export recorded, in one write transaction: two
+        // exports at once cannot both pass a check made on the same count.
+        let (limits, used, new_ids, from_s, to_s) = self.atomic(|e| {
+            let org = store::orgs::org(&e.conn, actor.org.id)?
+                .ok_or_else(|| not_found("Your organization no longer exists."))?;
+            let limits = e.plan_limits(org.plan)?;
+            let (from, to) = term_of(&org.term_start, e.now());
+            let (from_s, to_s) = (ts(from), ts(to));
+            let used = store::exports::distinct_in_window(&e.conn, org.id, &from_s, &to_s)?;
+            let new_ids: Vec<i64> = if offline {
+                Vec::new()
+            } else {
+                let done =
+                    store::exports::already_exported(&e.conn, org.id, &from_s, &to_s, &ids)?;
+                ids.iter().copied().filter(|i| !done.contains(i)).collect()
+            };
+            let left = (limits.export_allowance - used).max(0);
+            if new_ids.len() as i64 > left {
+                return Err(forbidden(format!(
+                    "This export holds {} partner records not yet exported this term, but {} has {left} of its {} record-export allowance left (the {} plan allows {} per term; {used} used; the term runs {} to {}). Nothing was written. Narrow the report with filters or a limit, export records already exported this term, or upgrade the plan.",
+                    new_ids.len(),
+                    org.name,
+                    limits.export_allowance,
+                    org.plan,
+                    limits.export_allowance,
+                    &from_s[..10],
+                    &to_s[..10]
+                )));
+            }
+            let now = e.now_str();
+            store::exports::record(&e.conn, org.id, partner_org, &new_ids, actor.user.id, &now)?;
+            store::audit(
+                &e.conn,
+                &now,
+                Some(actor.user.id),
+                Some(actor.org.id),
+                "export_report",
+                "export",
+                None,
+                None,
+                Some(&json!({
+                    "path": path.display().to_string(),
+                    "partner_org": partner_org,
+                    "my_population": report.my_population.id,
+                    "partner_population": report.partner_population.id,
+                    "rows": report.rows.len(),
+                    "partner_records": ids.len(),
+                    "newly_counted": new_ids.len(),
+                })),
+            )?;
+            // Linked into place inside the transaction: if the name was taken meanwhile,
+            // nothing is recorded.
+            if let Err(err) = tmp.persist_noclobber(path) {
+                let taken = err.error.kind() == std::io::ErrorKind::AlreadyExists;
+                return Err(if taken {
+                    invalid(format!(
+                        "'{}' already exists; an export never replaces a file. Choose a new file name.",
+                        path.display()
+                    ))
+                } else {
+                    Error::Io(format!("could not write '{}': {}", path.display(), err.error))
+                });
+            }
+            Ok((limits, used, new_ids, from_s, to_s))
+        })?;
         let used_now = used + new_ids.len() as i64;
         Ok(ExportResult {
             path: path.display().to_string(),
@@ -230,6 +213,84 @@ impl Engine {
             term_start: from_s,
             term_end: to_s,
         })
+    }
+}
+
+/// The report as CSV: one line per row, formula cells neutralized.
+fn csv_bytes(report: &super::reports::Report) -> Result<Vec<u8>> {
+    // Quoted where needed (separators, quotes); line breaks inside cells are replaced, so
+    // every row is one line of the file.
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let mut header: Vec<String> = report.columns.my_record.clone();
+    header.extend(
+        report
+            .columns
+            .partner_record
+            .iter()
+            .map(|c| format!("partner.{c}")),
+    );
+    header.push("matched_on".into());
+    let io = |e: csv::Error| Error::Io(format!("could not write the CSV: {e}"));
+    w.write_record(header.iter().map(|h| safe_cell(&one_line(h))))
+        .map_err(io)?;
+    for row in &report.rows {
+        let mut rec: Vec<String> = report
+            .columns
+            .my_record
+            .iter()
+            .map(|c| cell(row.my_record.as_ref().and_then(|m| m.get(c))))
+            .collect();
+        rec.extend(
+            report
+                .columns
+                .partner_record
+                .iter()
+                .map(|c| cell(row.partner_record.as_ref().and_then(|m| m.get(c)))),
+        );
+        rec.push(row.matched_on.clone().unwrap_or_default());
+        w.write_record(&rec).map_err(io)?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::Io(format!("could not write the CSV: {e}")))
+}
+
+/// Line breaks inside a cell become spaces (a cell never starts a new line of the file).
+fn one_line(s: &str) -> String {
+    if s.contains(['\r', '\n']) {
+        s.replace("\r\n", " ").replace(['\r', '\n'], " ")
+    } else {
+        s.to_string()
+    }
+}
+
+impl Engine {
+    /// Refuses a path that is the database or one of its side files.
+    fn refuse_database_files(&self, path: &Path) -> Result<()> {
+        let Some(db) = self.conn.path().filter(|p| !p.is_empty()) else {
+            return Ok(());
+        };
+        let resolve = |p: &Path| -> Option<std::path::PathBuf> {
+            let dir = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d,
+                _ => Path::new("."),
+            };
+            Some(std::fs::canonicalize(dir).ok()?.join(p.file_name()?))
+        };
+        let (Some(target), Some(db)) = (resolve(path), resolve(Path::new(db))) else {
+            return Ok(());
+        };
+        let db_s = db.as_os_str().to_string_lossy().into_owned();
+        let t = target.as_os_str().to_string_lossy();
+        if ["", "-wal", "-shm", "-journal"]
+            .iter()
+            .any(|sfx| t == format!("{db_s}{sfx}"))
+        {
+            return Err(invalid(format!(
+                "'{}' is partnermap's own database file; choose another path for the export.",
+                path.display()
+            )));
+        }
+        Ok(())
     }
 }
 

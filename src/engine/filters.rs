@@ -101,6 +101,14 @@ impl Filter {
         }
     }
 
+    /// Every field the filter names (to check them against the fields that exist).
+    pub fn fields(&self) -> Vec<&str> {
+        match self {
+            Filter::And(v) | Filter::Or(v) => v.iter().flat_map(Filter::fields).collect(),
+            Filter::Cond { field, .. } => vec![field.as_str()],
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         matches!(self, Filter::And(v) if v.is_empty())
     }

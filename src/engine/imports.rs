@@ -49,6 +49,16 @@ impl Engine {
         spec: &ImportSpec,
         partner: Option<&str>,
     ) -> Result<ImportReport> {
+        self.atomic(|e| e.import_csv_checked(actor, spec, partner))
+    }
+
+    /// [`Self::import_csv`], inside its write transaction (state read here is current).
+    fn import_csv_checked(
+        &mut self,
+        actor: &Actor,
+        spec: &ImportSpec,
+        partner: Option<&str>,
+    ) -> Result<ImportReport> {
         let owner = match partner {
             None => {
                 self.require(actor, Permission::ManageDataSources, "import data")?;
@@ -71,8 +81,8 @@ impl Engine {
         let source_name = source_name.as_str();
         // Everything that can make the whole file unreadable is checked before any write.
         let table = csv_file::read(&spec.path)?;
-        let name_col = table.require_column(&spec.name_column, "company name", &spec.path)?;
-        let web_col = table.require_column(&spec.website_column, "website", &spec.path)?;
+        let (name_col, web_col) =
+            table.name_and_website(&spec.name_column, &spec.website_column, &spec.path)?;
         let keyer = self.keyer;
         let now = self.now_str();
         let tx = store::write_tx(&mut self.conn)?;
@@ -147,6 +157,8 @@ impl Engine {
             })?;
             (writer.written, writer.without_key)
         };
+        // A file refused while streaming (not UTF-8, binary, over the size cap): nothing is kept.
+        table.finish()?;
         errors.sort_by_key(|e| e.line);
         if imported == 0 {
             // Dropping the transaction rolls back the data source row as well.

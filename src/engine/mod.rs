@@ -2,6 +2,7 @@
 //! ([`Actor`]) and decides what it may read or write through [`access`], the one privacy gate.
 
 pub mod access;
+mod atomic;
 mod crm;
 mod exports;
 mod filters;
@@ -63,6 +64,8 @@ pub struct Engine {
     score_cache: RefCell<Option<(score::ScoreCacheKey, Arc<Vec<score::PartnerScore>>)>>,
     /// A fixed "now" (from `PARTNERMAP_NOW`), for reproducible runs and tests.
     now_override: Option<DateTime<Utc>>,
+    /// Inside [`Engine::atomic`] (its transaction is open).
+    in_atomic: bool,
 }
 
 impl Engine {
@@ -70,15 +73,14 @@ impl Engine {
     pub fn open(path: &Path) -> Result<Engine> {
         let conn = store::open(path)?;
         let keyer = Keyer::new(store::fingerprint_seed(&conn)?);
-        let now_override = std::env::var("PARTNERMAP_NOW")
-            .ok()
-            .and_then(|v| parse_now(&v));
+        let now_override = env_now();
         Ok(Engine {
             conn,
             keyer,
             keys_cache: RefCell::new(HashMap::new()),
             score_cache: RefCell::new(None),
             now_override,
+            in_atomic: false,
         })
     }
 
@@ -125,6 +127,19 @@ impl Engine {
     /// A dump of every row, to compare before and after a failed write.
     pub fn dump(&self) -> Result<String> {
         Ok(store::dump(&self.conn)?)
+    }
+}
+
+/// `PARTNERMAP_NOW`, a fixed clock for tests and reproducible runs: read only by debug builds
+/// (what `cargo test` runs) or with the `test-clock` feature. A release build ignores it (with a
+/// warning): a clock the environment sets would move export terms and score periods.
+fn env_now() -> Option<DateTime<Utc>> {
+    let v = std::env::var("PARTNERMAP_NOW").ok()?;
+    if cfg!(any(debug_assertions, feature = "test-clock")) {
+        parse_now(&v)
+    } else {
+        tracing::warn!("PARTNERMAP_NOW is ignored: this build uses the real clock");
+        None
     }
 }
 

@@ -100,6 +100,11 @@ impl Engine {
 
     /// Adds a user to the actor's org (admins only).
     pub fn add_user(&mut self, actor: &Actor, spec: &NewUser) -> Result<User> {
+        self.atomic(|e| e.add_user_checked(actor, spec))
+    }
+
+    /// [`Self::add_user`], inside its write transaction (state read here is current).
+    fn add_user_checked(&mut self, actor: &Actor, spec: &NewUser) -> Result<User> {
         self.require_admin(actor, "add users")?;
         let email = check_email(&spec.email)?;
         if store::orgs::user_by_email(&self.conn, &email)?.is_some() {
@@ -142,6 +147,11 @@ impl Engine {
 
     /// Changes the actor's org's plan (admins only).
     pub fn set_plan(&mut self, actor: &Actor, plan: Plan) -> Result<Actor> {
+        self.atomic(|e| e.set_plan_checked(actor, plan))
+    }
+
+    /// [`Self::set_plan`], inside its write transaction (state read here is current).
+    fn set_plan_checked(&mut self, actor: &Actor, plan: Plan) -> Result<Actor> {
         self.require_admin(actor, "change the plan")?;
         let now = self.now_str();
         let tx = store::write_tx(&mut self.conn)?;

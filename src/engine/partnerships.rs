@@ -173,6 +173,11 @@ impl Engine {
     /// Invites another org (by name, domain or id) to partner. A declined or revoked partnership
     /// can be invited again.
     pub fn invite(&mut self, actor: &Actor, org: &str) -> Result<PartnershipView> {
+        self.atomic(|e| e.invite_checked(actor, org))
+    }
+
+    /// [`Self::invite`], inside its write transaction (state read here is current).
+    fn invite_checked(&mut self, actor: &Actor, org: &str) -> Result<PartnershipView> {
         self.require(actor, Permission::ManagePartnerships, "invite partners")?;
         let others: Vec<_> = store::orgs::online_orgs(&self.conn)?
             .into_iter()
@@ -263,6 +268,16 @@ impl Engine {
         partner: &str,
         accept: bool,
     ) -> Result<PartnershipView> {
+        self.atomic(|e| e.respond_to_invitation_checked(actor, partner, accept))
+    }
+
+    /// [`Self::respond_to_invitation`], inside its write transaction (state read here is current).
+    fn respond_to_invitation_checked(
+        &mut self,
+        actor: &Actor,
+        partner: &str,
+        accept: bool,
+    ) -> Result<PartnershipView> {
         self.require(actor, Permission::ManagePartnerships, "answer invitations")?;
         let p = self.resolve_partner(actor, partner)?;
         let ps = match &p.relationship {
@@ -303,6 +318,11 @@ impl Engine {
     /// Ends an active partnership (or withdraws an invitation the actor sent). All access ends
     /// at once; sharing settings are kept for a later re-invitation.
     pub fn revoke(&mut self, actor: &Actor, partner: &str) -> Result<PartnershipView> {
+        self.atomic(|e| e.revoke_checked(actor, partner))
+    }
+
+    /// [`Self::revoke`], inside its write transaction (state read here is current).
+    fn revoke_checked(&mut self, actor: &Actor, partner: &str) -> Result<PartnershipView> {
         self.require(actor, Permission::ManagePartnerships, "revoke partnerships")?;
         let p = self.resolve_partner(actor, partner)?;
         let ps = match &p.relationship {
@@ -367,6 +387,16 @@ impl Engine {
 
     /// Adds an offline partner: an org with no users, managed by the actor's org, active at once.
     pub fn add_offline_partner(
+        &mut self,
+        actor: &Actor,
+        name: &str,
+        domain: Option<&str>,
+    ) -> Result<PartnerSummary> {
+        self.atomic(|e| e.add_offline_partner_checked(actor, name, domain))
+    }
+
+    /// [`Self::add_offline_partner`], inside its write transaction (state read here is current).
+    fn add_offline_partner_checked(
         &mut self,
         actor: &Actor,
         name: &str,
@@ -444,6 +474,16 @@ impl Engine {
     /// Deletes an offline partner with its data sources, records and populations. `confirm`
     /// must be exactly "DELETE".
     pub fn delete_offline_partner(
+        &mut self,
+        actor: &Actor,
+        partner: &str,
+        confirm: &str,
+    ) -> Result<Deleted> {
+        self.atomic(|e| e.delete_offline_partner_checked(actor, partner, confirm))
+    }
+
+    /// [`Self::delete_offline_partner`], inside its write transaction (state read here is current).
+    fn delete_offline_partner_checked(
         &mut self,
         actor: &Actor,
         partner: &str,

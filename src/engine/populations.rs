@@ -86,6 +86,15 @@ impl Engine {
         actor: &Actor,
         spec: &NewPopulation,
     ) -> Result<PopulationSummary> {
+        self.atomic(|e| e.create_population_checked(actor, spec))
+    }
+
+    /// [`Self::create_population`], inside its write transaction (state read here is current).
+    fn create_population_checked(
+        &mut self,
+        actor: &Actor,
+        spec: &NewPopulation,
+    ) -> Result<PopulationSummary> {
         self.require(actor, Permission::ManageDataSources, "create populations")?;
         let name = spec.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -146,6 +155,22 @@ impl Engine {
             }
         };
         let filter = Filter::parse(&spec.filters)?;
+        let mut known: Vec<String> = ["name", "website", "domain"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        known.extend(store::sharing::source_field_names(&self.conn, source.id)?);
+        if let Some(f) = filter
+            .fields()
+            .into_iter()
+            .find(|f| !known.iter().any(|k| k.eq_ignore_ascii_case(f)))
+        {
+            return Err(invalid(format!(
+                "The data source '{}' has no field '{f}' to filter on. Its fields: {}.",
+                source.name,
+                known.join(", ")
+            )));
+        }
         let existing = store::populations::of_org(&self.conn, owner.id)?;
         if existing.iter().any(|p| p.name.eq_ignore_ascii_case(name)) {
             return Err(conflict(format!(

@@ -183,6 +183,24 @@ impl Engine {
         };
 
         let filter = Filter::parse(&q.filters)?;
+        let unknown_mine = |f: &str| {
+            invalid(format!(
+                "Your population '{}' has no field '{f}'. Its fields: {}; the partner's shared fields are named partner.<field>: {}.",
+                mine.name,
+                list_or_none(my_known.iter().cloned()),
+                list_or_none(partner_known.iter().map(|f| format!("partner.{f}")))
+            ))
+        };
+        let is_mine = |f: &str| {
+            f.eq_ignore_ascii_case("id") || my_known.iter().any(|k| k.eq_ignore_ascii_case(f))
+        };
+        if let Some(f) = filter
+            .fields()
+            .into_iter()
+            .find(|f| partner_field(f).is_none() && !is_mine(f))
+        {
+            return Err(unknown_mine(f));
+        }
         check_partner_refs(&filter, &mut |f| {
             if partner_known.iter().any(|k| k.eq_ignore_ascii_case(f)) {
                 Ok(())
@@ -197,6 +215,9 @@ impl Engine {
                     && !partner_known.iter().any(|k| k.eq_ignore_ascii_case(f))
                 {
                     return Err(not_shared(&partner.org.name, &vis, f, &partner_known));
+                }
+                if partner_field(&field).is_none() && !is_mine(&field) {
+                    return Err(unknown_mine(&field));
                 }
                 Some((field, desc))
             }

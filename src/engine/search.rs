@@ -40,12 +40,21 @@ pub struct SearchResult {
     pub accounts_truncated: bool,
 }
 
+/// The longest search text (a name or a domain is far shorter).
+pub const MAX_QUERY: usize = 200;
+
 impl Engine {
     /// Partners and own accounts whose name, domain or website contains `query`.
     pub fn search(&self, actor: &Actor, query: &str, limit: usize) -> Result<SearchResult> {
         let q = query.trim();
         if q.is_empty() {
             return Err(invalid("Give a search text: a company name or domain."));
+        }
+        if q.chars().count() > MAX_QUERY {
+            return Err(invalid(format!(
+                "The search text is {} characters long; search for a company name or domain of at most {MAX_QUERY} characters.",
+                q.chars().count()
+            )));
         }
         let lower = q.to_lowercase();
         let partners = self

@@ -67,6 +67,15 @@ impl Engine {
         actor: &Actor,
         spec: &NewShareRequest,
     ) -> Result<ShareRequestView> {
+        self.atomic(|e| e.create_share_request_checked(actor, spec))
+    }
+
+    /// [`Self::create_share_request`], inside its write transaction (state read here is current).
+    fn create_share_request_checked(
+        &mut self,
+        actor: &Actor,
+        spec: &NewShareRequest,
+    ) -> Result<ShareRequestView> {
         let p = self.resolve_partner(actor, &spec.partner)?;
         self.require_online_partnership(&p)?;
         self.require_active(actor, &p)?;
@@ -175,6 +184,17 @@ impl Engine {
         approve: bool,
         fields: Option<&[String]>,
     ) -> Result<ShareRequestView> {
+        self.atomic(|e| e.respond_to_share_request_checked(actor, id, approve, fields))
+    }
+
+    /// [`Self::respond_to_share_request`], inside its write transaction (state read here is current).
+    fn respond_to_share_request_checked(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+        approve: bool,
+        fields: Option<&[String]>,
+    ) -> Result<ShareRequestView> {
         self.require(
             actor,
             Permission::ManageSharing,
@@ -251,6 +271,11 @@ impl Engine {
     /// Withdraws a pending request the actor's org made: its author, or an admin or user with
     /// `manage_sharing` of the requesting org.
     pub fn withdraw_share_request(&mut self, actor: &Actor, id: i64) -> Result<ShareRequestView> {
+        self.atomic(|e| e.withdraw_share_request_checked(actor, id))
+    }
+
+    /// [`Self::withdraw_share_request`], inside its write transaction (state read here is current).
+    fn withdraw_share_request_checked(&mut self, actor: &Actor, id: i64) -> Result<ShareRequestView> {
         let r = self.require_share_request_side(actor, id)?;
         if r.requester_org != actor.org.id {
             return Err(forbidden(format!(

@@ -38,6 +38,18 @@ impl Engine {
         level: SharingLevel,
         fields: Option<&[String]>,
     ) -> Result<SharingView> {
+        self.atomic(|e| e.set_sharing_checked(actor, partner, population, level, fields))
+    }
+
+    /// [`Self::set_sharing`], inside its write transaction (state read here is current).
+    fn set_sharing_checked(
+        &mut self,
+        actor: &Actor,
+        partner: &str,
+        population: &str,
+        level: SharingLevel,
+        fields: Option<&[String]>,
+    ) -> Result<SharingView> {
         self.require(actor, Permission::ManageSharing, "change sharing settings")?;
         let p = self.resolve_partner(actor, partner)?;
         let ps = self.require_online_partnership(&p)?;

@@ -82,6 +82,11 @@ impl Engine {
     /// message and optional owners. If the actor's org already has a thread with that partner
     /// on that account, the message is posted there instead (`created` false).
     pub fn create_thread(&mut self, actor: &Actor, spec: &NewThread) -> Result<ThreadView> {
+        self.atomic(|e| e.create_thread_checked(actor, spec))
+    }
+
+    /// [`Self::create_thread`], inside its write transaction (state read here is current).
+    fn create_thread_checked(&mut self, actor: &Actor, spec: &NewThread) -> Result<ThreadView> {
         let p = self.resolve_partner(actor, &spec.partner)?;
         self.require_thread_partner(actor, &p)?;
         let body = check_message(&spec.message)?;
@@ -142,6 +147,17 @@ impl Engine {
         message: &str,
         owners: &[String],
     ) -> Result<ThreadView> {
+        self.atomic(|e| e.post_to_thread_checked(actor, thread, message, owners))
+    }
+
+    /// [`Self::post_to_thread`], inside its write transaction (state read here is current).
+    fn post_to_thread_checked(
+        &mut self,
+        actor: &Actor,
+        thread: i64,
+        message: &str,
+        owners: &[String],
+    ) -> Result<ThreadView> {
         let t = self.require_thread_side(actor, thread)?;
         let p = self.thread_partner(actor, &t)?;
         self.require_thread_partner(actor, &p)?;
@@ -173,6 +189,16 @@ impl Engine {
 
     /// Adds owners (users of either org) to a thread of the actor's org.
     pub fn assign_thread_owners(
+        &mut self,
+        actor: &Actor,
+        thread: i64,
+        owners: &[String],
+    ) -> Result<ThreadView> {
+        self.atomic(|e| e.assign_thread_owners_checked(actor, thread, owners))
+    }
+
+    /// [`Self::assign_thread_owners`], inside its write transaction (state read here is current).
+    fn assign_thread_owners_checked(
         &mut self,
         actor: &Actor,
         thread: i64,

@@ -3,7 +3,9 @@
 
 use crate::error::{Error, Result, invalid};
 use serde::Serialize;
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 /// The longest value accepted in one cell.
 pub const MAX_FIELD_CHARS: usize = 10_000;
@@ -17,14 +19,23 @@ pub struct RowError {
     pub reason: String,
 }
 
-/// A CSV file checked and ready to stream: its bytes (UTF-8, BOM removed), its header and its
-/// separator. Rows are read one at a time by [`Table::rows`], so an import holds one row at once.
-#[derive(Debug)]
+/// A CSV file checked and ready to stream: its header and separator, and a reader positioned
+/// on the first data row. Rows are read one at a time by [`Table::rows`] (once), so an import
+/// holds one chunk of rows at once whatever the file's size. A problem found while streaming
+/// (not UTF-8, binary data, over the size cap, a read error) ends the rows and is returned by
+/// [`Table::finish`], which the importer calls before committing.
 pub struct Table {
-    bytes: Vec<u8>,
-    bom: usize,
-    delimiter: u8,
+    reader: Mutex<Option<csv::Reader<Checked>>>,
+    failure: Arc<Mutex<Option<String>>>,
     pub headers: Vec<String>,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("headers", &self.headers)
+            .finish()
+    }
 }
 
 /// One good row: the line it starts on and its values (trimmed).
@@ -39,7 +50,8 @@ impl Table {
             .position(|h| h.trim().eq_ignore_ascii_case(want))
     }
 
-    /// The index of a column the caller mapped, or an error that lists the headers.
+    /// The index of a column the caller mapped, or an error that lists the headers (which
+    /// passed [`plausible_headers`], so they are column names, not the content of some file).
     pub fn require_column(&self, name: &str, what: &str, path: &Path) -> Result<usize> {
         self.column(name).ok_or_else(|| {
             invalid(format!(
@@ -52,23 +64,47 @@ impl Table {
         })
     }
 
+    /// The name and website columns: both present, and not the same column.
+    pub fn name_and_website(
+        &self,
+        name: &str,
+        website: &str,
+        path: &Path,
+    ) -> Result<(usize, usize)> {
+        let n = self.require_column(name, "company name", path)?;
+        let w = self.require_column(website, "website", path)?;
+        if n == w {
+            return Err(invalid(format!(
+                "The company name and the website must be two different columns of {}; both were given as '{}'.",
+                path.display(),
+                self.headers[n]
+            )));
+        }
+        Ok((n, w))
+    }
+
+    /// What went wrong while streaming the rows, if anything: the whole file is then refused.
+    pub fn finish(&self) -> Result<()> {
+        match self.failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(why) => Err(invalid(why)),
+            None => Ok(()),
+        }
+    }
+
     /// The data rows, each either good or a line-level error. A structural error the reader
-    /// cannot recover from ends the stream after reporting it.
+    /// cannot recover from ends the stream after reporting it. The rows can be read once.
     pub fn rows(&self) -> impl Iterator<Item = std::result::Result<Row, RowError>> + '_ {
-        let mut rdr = csv::ReaderBuilder::new()
-            .delimiter(self.delimiter)
-            .flexible(true)
-            .has_headers(true)
-            .from_reader(&self.bytes[self.bom..]);
+        let mut rdr = self
+            .reader
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
         let n = self.headers.len();
         let mut record = csv::StringRecord::new();
-        let mut done = false;
         std::iter::from_fn(move || {
             loop {
-                if done {
-                    return None;
-                }
-                match rdr.read_record(&mut record) {
+                let r = rdr.as_mut()?;
+                match r.read_record(&mut record) {
                     Ok(false) => return None,
                     Ok(true) => {
                         let line = record.position().map_or(0, |p| p.line());
@@ -101,14 +137,17 @@ impl Table {
                         )));
                     }
                     Err(e) => {
-                        done = true;
+                        rdr = None;
                         let line = e.position().map_or(0, |p| p.line());
-                        return Some(Err(RowError {
-                            line,
-                            reason: format!(
+                        let reason = match e.kind() {
+                            csv::ErrorKind::Io(_) => {
+                                "cannot be read, and neither can what follows".to_string()
+                            }
+                            _ => format!(
                                 "cannot be read as CSV, and neither can what follows: {e}"
                             ),
-                        }));
+                        };
+                        return Some(Err(RowError { line, reason }));
                     }
                 }
             }
@@ -116,69 +155,176 @@ impl Table {
     }
 }
 
-/// Reads and checks a CSV file. Fails (so that nothing is imported) when the file cannot be read,
-/// is not UTF-8, is empty, is not CSV, or has a bad header.
+/// The import size cap: `PARTNERMAP_MAX_IMPORT_BYTES`, default 1 GiB.
+pub fn max_import_bytes() -> u64 {
+    std::env::var("PARTNERMAP_MAX_IMPORT_BYTES")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n: &u64| n > 0)
+        .unwrap_or(1 << 30)
+}
+
+/// Opens and checks a CSV file. Only a regular file is read (never a device, pipe, socket,
+/// folder or a `/proc` or `/sys` entry): it is opened without blocking and checked on the open
+/// descriptor, so what is checked is what is read. Fails (so that nothing is imported) when the
+/// file cannot be read, is larger than the cap, is empty or is not a CSV file with a header of
+/// column names.
 pub fn read(path: &Path) -> Result<Table> {
-    let bytes = std::fs::read(path).map_err(|e| {
+    let file = open_regular(path)?;
+    let cap = max_import_bytes();
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    if len > cap {
+        return Err(too_large(path, cap));
+    }
+    from_reader(Box::new(file), path, cap)
+}
+
+fn too_large(path: &Path, cap: u64) -> Error {
+    invalid(format!(
+        "{} is larger than the import limit of {cap} bytes (PARTNERMAP_MAX_IMPORT_BYTES); split it or raise the limit. Nothing was imported.",
+        path.display()
+    ))
+}
+
+/// Opens `path` for reading if it is a regular file.
+fn open_regular(path: &Path) -> Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // A FIFO opened for reading would wait for a writer; a terminal must not become ours.
+        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = opts.open(path).map_err(|e| {
         Error::Io(format!(
             "cannot read {}: {e}. Check the path (an absolute path is safest).",
             path.display()
         ))
     })?;
-    parse(bytes, path)
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::Io(format!("cannot read {}: {e}.", path.display())))?;
+    if !meta.is_file() {
+        return Err(invalid(format!(
+            "{} is not a regular file (it is a folder, device, pipe or socket); give the path of a CSV file.",
+            path.display()
+        )));
+    }
+    if pseudo_file_system(&file) {
+        return Err(invalid(format!(
+            "{} is a system entry (/proc or /sys), not a CSV file; give the path of a CSV file.",
+            path.display()
+        )));
+    }
+    Ok(file)
 }
 
+/// Whether the open file lives on procfs or sysfs.
+#[cfg(target_os = "linux")]
+fn pseudo_file_system(file: &std::fs::File) -> bool {
+    use std::os::fd::AsRawFd;
+    const PROC_SUPER_MAGIC: i64 = 0x9fa0;
+    const SYSFS_MAGIC: i64 = 0x6265_6572;
+    // SAFETY: fstatfs writes into the zeroed struct we own, for a descriptor we hold open.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut st) } != 0 {
+        return false;
+    }
+    #[allow(clippy::unnecessary_cast)]
+    let t = st.f_type as i64;
+    t == PROC_SUPER_MAGIC || t == SYSFS_MAGIC
+}
+
+#[cfg(not(target_os = "linux"))]
+fn pseudo_file_system(_file: &std::fs::File) -> bool {
+    false
+}
+
+/// Checks a CSV held in memory (tests, small inputs).
 pub fn parse(bytes: Vec<u8>, path: &Path) -> Result<Table> {
-    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
-        3
-    } else {
-        0
+    from_reader(Box::new(std::io::Cursor::new(bytes)), path, u64::MAX)
+}
+
+const BUF: usize = 256 * 1024;
+
+fn from_reader(inner: Box<dyn Read + Send>, path: &Path, cap: u64) -> Result<Table> {
+    let failure: Arc<Mutex<Option<String>>> = Arc::default();
+    let mut checked = Checked {
+        inner: BufReader::with_capacity(BUF, inner),
+        path: path.display().to_string(),
+        cap,
+        total: 0,
+        lines: 1,
+        carry: Vec::new(),
+        failure: failure.clone(),
     };
-    let body = &bytes[bom..];
-    if body.iter().all(|b| b.is_ascii_whitespace()) {
+    let fail = |failure: &Arc<Mutex<Option<String>>>, fallback: String| {
+        let why = failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+            .unwrap_or(fallback);
+        invalid(why)
+    };
+    let head = checked
+        .inner
+        .fill_buf()
+        .map_err(|e| Error::Io(format!("cannot read {}: {e}.", path.display())))?;
+    if head.starts_with(b"\xEF\xBB\xBF") {
+        checked.inner.consume(3);
+    }
+    let head = checked
+        .inner
+        .fill_buf()
+        .map_err(|e| Error::Io(format!("cannot read {}: {e}.", path.display())))?;
+    if head.iter().all(|b| b.is_ascii_whitespace()) && head.len() < BUF {
         return Err(invalid(format!(
             "{} is empty: a CSV file with a header row is needed.",
             path.display()
         )));
     }
-    if body.contains(&0) {
-        return Err(invalid(format!(
-            "{} does not look like a CSV file (it holds binary data); nothing was imported.",
-            path.display()
-        )));
-    }
-    if let Err(e) = std::str::from_utf8(body) {
-        let line = 1 + body[..e.valid_up_to()]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        return Err(invalid(format!(
-            "{} is not UTF-8 text (first bad byte on line {line}). Save it as 'CSV UTF-8' and import again; nothing was imported.",
-            path.display()
-        )));
-    }
-    let delimiter = detect_delimiter(body);
+    let delimiter = detect_delimiter(head);
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
         .has_headers(true)
-        .from_reader(body);
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| {
-            invalid(format!(
-                "{} has no readable header row ({e}); nothing was imported.",
-                path.display()
-            ))
-        })?
-        .iter()
+        .buffer_capacity(BUF)
+        .from_reader(checked);
+    let raw: Vec<String> = match rdr.headers() {
+        Ok(h) => h.iter().map(|h| h.trim().to_string()).collect(),
+        Err(e) => {
+            let fallback = match e.kind() {
+                csv::ErrorKind::Utf8 { .. } => format!(
+                    "{} is not UTF-8 text (first bad byte on line 1). Save it as 'CSV UTF-8' and import again; nothing was imported.",
+                    path.display()
+                ),
+                _ => format!(
+                    "{} has no readable header row; nothing was imported.",
+                    path.display()
+                ),
+            };
+            return Err(fail(&failure, fallback));
+        }
+    };
+    if let Some(why) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(invalid(why));
+    }
+    if !plausible_headers(&raw) {
+        // Not quoted: the first line of a file that is not a CSV may be a secret.
+        return Err(invalid(format!(
+            "{} does not look like a CSV file of companies: its first line is not a header row of at least two column names. Nothing was imported.",
+            path.display()
+        )));
+    }
+    let headers: Vec<String> = raw
+        .into_iter()
         .enumerate()
         .map(|(i, h)| {
-            let h = h.trim();
             if h.is_empty() {
                 format!("column_{}", i + 1)
             } else {
-                h.to_string()
+                h
             }
         })
         .collect();
@@ -198,11 +344,125 @@ pub fn parse(bytes: Vec<u8>, path: &Path) -> Result<Table> {
         }
     }
     Ok(Table {
-        bytes,
-        bom,
-        delimiter,
+        reader: Mutex::new(Some(rdr)),
+        failure,
         headers,
     })
+}
+
+/// Whether a header row looks like column names rather than the first line of some other file
+/// (a key, a password file, a `.env`, JSON): at least two columns, named (mostly), each short,
+/// without control characters or the punctuation of configuration and key files.
+pub fn plausible_headers(headers: &[String]) -> bool {
+    let named = headers.iter().filter(|h| !h.is_empty()).count();
+    headers.len() >= 2
+        && named * 2 >= headers.len()
+        && headers.iter().all(|h| {
+            let n = h.chars().count();
+            n <= 100
+                && !h.chars().any(|c| {
+                    c.is_control() || matches!(c, '=' | ':' | '<' | '>' | '{' | '}' | '\\' | '|')
+                })
+                && (n <= 48 || h.contains(' '))
+        })
+}
+
+/// The file's bytes as read, checked on the way: within the size cap, no NUL byte, UTF-8. A
+/// problem is recorded (for [`Table::finish`]) and ends the stream with an I/O error.
+struct Checked {
+    inner: BufReader<Box<dyn Read + Send>>,
+    path: String,
+    cap: u64,
+    total: u64,
+    /// The line the next byte is on.
+    lines: u64,
+    /// The start of a UTF-8 character cut by the end of the previous read.
+    carry: Vec<u8>,
+    failure: Arc<Mutex<Option<String>>>,
+}
+
+impl Checked {
+    fn fail(&mut self, why: String) -> std::io::Error {
+        let mut f = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        if f.is_none() {
+            *f = Some(why);
+        }
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "refused")
+    }
+}
+
+impl Read for Checked {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "refused",
+            ));
+        }
+        let n = match self.inner.read(buf) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => return Err(e),
+            Err(e) => {
+                let why = format!("could not read {}: {e}; nothing was imported.", self.path);
+                return Err(self.fail(why));
+            }
+        };
+        if n == 0 {
+            if !self.carry.is_empty() {
+                let why = not_utf8(&self.path, self.lines);
+                return Err(self.fail(why));
+            }
+            return Ok(0);
+        }
+        self.total += n as u64;
+        if self.total > self.cap {
+            let why = too_large(Path::new(&self.path), self.cap).to_string();
+            return Err(self.fail(why));
+        }
+        let data = &buf[..n];
+        if data.contains(&0) {
+            let why = format!(
+                "{} does not look like a CSV file (it holds binary data); nothing was imported.",
+                self.path
+            );
+            return Err(self.fail(why));
+        }
+        let joined;
+        let chunk: &[u8] = if self.carry.is_empty() {
+            data
+        } else {
+            let mut v = std::mem::take(&mut self.carry);
+            v.extend_from_slice(data);
+            joined = v;
+            &joined
+        };
+        if let Err(e) = std::str::from_utf8(chunk) {
+            if e.error_len().is_none() {
+                self.carry = chunk[e.valid_up_to()..].to_vec();
+            } else {
+                let line = self.lines
+                    + chunk[..e.valid_up_to()]
+                        .iter()
+                        .filter(|&&b| b == b'\n')
+                        .count() as u64;
+                let why = not_utf8(&self.path, line);
+                return Err(self.fail(why));
+            }
+        }
+        self.lines += data.iter().filter(|&&b| b == b'\n').count() as u64;
+        Ok(n)
+    }
+}
+
+fn not_utf8(path: &str, line: u64) -> String {
+    format!(
+        "{path} is not UTF-8 text (first bad byte on line {line}). Save it as 'CSV UTF-8' and import again; nothing was imported."
+    )
 }
 
 /// The separator the header line uses: `,`, `;` or tab, whichever appears most outside quotes.
@@ -279,6 +539,35 @@ mod tests {
         assert!(parse(b"name,website\n\xff\xfe,x\n".to_vec(), Path::new("t.csv")).is_err());
         assert!(parse(b"\x00\x01\x02".to_vec(), Path::new("t.csv")).is_err());
         assert!(p("name,Name\nx,y\n").is_err());
+        // Not column names: never accepted, never quoted.
+        for secret in [
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXk\n",
+            "root:x:0:0:root,,,:/root:/bin/bash\n",
+            "API_KEY=sk-123,other\n",
+            "{\"a\": 1, \"b\": 2}\n",
+        ] {
+            let e = p(secret).unwrap_err().to_string();
+            assert!(!e.contains("BEGIN") && !e.contains("root") && !e.contains("sk-123"), "{e}");
+        }
+    }
+
+    #[test]
+    fn streaming_failures_end_the_import() {
+        let mut body = b"name,website\nA,a.com\n".to_vec();
+        body.extend_from_slice(b"B,\xff.com\n");
+        let t = parse(body, Path::new("t.csv")).unwrap();
+        let (rows, errors) = split(&t);
+        assert_eq!(rows.len(), 1);
+        assert_eq!(errors.len(), 1);
+        assert!(t.finish().unwrap_err().to_string().contains("line 3"));
+        let t = from_reader(
+            Box::new(std::io::Cursor::new(b"name,website\nA,a.com\nB,b.com\n".to_vec())),
+            Path::new("t.csv"),
+            20,
+        )
+        .unwrap();
+        let _ = split(&t);
+        assert!(t.finish().unwrap_err().to_string().contains("larger"));
     }
 
     #[test]

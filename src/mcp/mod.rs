@@ -19,12 +19,14 @@
 //! 4. Run `UPDATE_TOOLS=1 cargo test --test tool_catalogue` to write `tools/<name>.json` and the
 //!    README table; review the diff; add calls to the end-to-end tests in `tests/mcp_tools.rs`.
 
+pub mod files;
 pub mod prompts;
 pub mod render;
 pub mod resources;
 pub mod server;
 pub mod tools;
 
+pub use files::AllowedFolders;
 pub use server::PartnermapServer;
 
 use crate::Engine;

@@ -1,5 +1,6 @@
 //! The server: shared engine, acting user, tool and prompt routers, server info and resources.
 
+use super::files::{AllowedFolders, FILE_TOOLS};
 use super::render;
 use crate::Engine;
 use crate::Result as EngineResult;
@@ -29,18 +30,33 @@ pub struct PartnermapServer {
     engine: Arc<Mutex<Engine>>,
     /// The acting user's email (`--as` / `PARTNERMAP_USER`), or the database's default user.
     user: Option<String>,
+    /// The folders file tools may use (SPEC §7 "Files").
+    files: AllowedFolders,
     tool_router: ToolRouter<PartnermapServer>,
     prompt_router: PromptRouter<PartnermapServer>,
 }
 
 impl PartnermapServer {
+    /// The stdio server: files inside the client's roots, `PARTNERMAP_FILES`, else Downloads.
     pub fn new(engine: Engine, user: Option<String>) -> Self {
+        Self::with_files(engine, user, AllowedFolders::from_env())
+    }
+
+    /// A server whose file tools use `files` (e.g. [`AllowedFolders::env_only`] for a remote
+    /// server: only `PARTNERMAP_FILES`, no client roots).
+    pub fn with_files(engine: Engine, user: Option<String>, files: AllowedFolders) -> Self {
         PartnermapServer {
             engine: Arc::new(Mutex::new(engine)),
             user,
+            files,
             tool_router: Self::tool_router(),
             prompt_router: Self::prompt_router(),
         }
+    }
+
+    /// The folders file tools may use.
+    pub fn files(&self) -> &AllowedFolders {
+        &self.files
     }
 
     /// Every tool group's router, combined. A new group file adds its router here.
@@ -113,6 +129,9 @@ impl ServerHandler for PartnermapServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
+        if FILE_TOOLS.contains(&request.name.as_ref()) {
+            self.files.refresh(&context.peer).await;
+        }
         let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
         match self.tool_router.call(tcc).await {
             Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
@@ -132,6 +151,10 @@ impl ServerHandler for PartnermapServer {
                 Err(e)
             }
         }
+    }
+
+    async fn on_roots_list_changed(&self, _context: rmcp::service::NotificationContext<RoleServer>) {
+        self.files.roots_changed();
     }
 
     async fn list_resources(

@@ -20,17 +20,109 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 /// Opens (creating if needed) the database at `path`: WAL, foreign keys, a busy timeout, and
-/// migrations up to the current schema.
+/// migrations up to the current schema. The database is private to the user whatever the umask
+/// (SPEC §8): a folder made for it is 0700, the file and its `-wal`/`-shm` 0600 (an existing
+/// file with looser permissions is tightened, with a log line).
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        let _ = std::fs::create_dir_all(dir);
+    let memory = path.as_os_str() == ":memory:" || path.as_os_str().is_empty();
+    if !memory {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+            && !dir.exists()
+        {
+            let _ = private_dir(dir);
+        }
+        if let Some(dir) = path.parent()
+            && default_path().parent() == Some(dir)
+        {
+            private_default_dir(dir);
+        }
+        create_private(path);
     }
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
     migrations::migrate(&mut conn)?;
+    if !memory {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            tighten(Path::new(&p));
+        }
+    }
     Ok(conn)
+}
+
+/// Creates the folder (and its missing parents) readable by the user only.
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+    }
+    #[cfg(not(unix))]
+    std::fs::create_dir_all(dir)
+}
+
+/// Creates an empty database file with mode 0600 before SQLite opens it (SQLite would create it
+/// 0644 under the usual umask; it then gives its side files the database file's mode).
+fn create_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Makes a database file readable and writable by its owner only, if it is looser.
+fn tighten(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            return;
+        };
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_file() && mode & 0o077 != 0 {
+            match std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o600)) {
+                Ok(()) => tracing::warn!(
+                    path = %path.display(),
+                    "the database file was readable by other users (mode {mode:o}); it is now 0600"
+                ),
+                Err(e) => tracing::warn!(
+                    path = %path.display(),
+                    error = %e,
+                    "the database file is readable by other users and could not be made private"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// The default data folder, made private (0700) if it is not.
+fn private_default_dir(dir: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(dir)
+            && meta.is_dir()
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 fn configure(conn: &Connection) -> rusqlite::Result<()> {
@@ -155,8 +247,44 @@ pub fn dump(conn: &Connection) -> rusqlite::Result<String> {
 /// Begins a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so that a
 /// second process writing at the same time waits for the busy timeout instead of failing with
 /// "database is locked" when a read inside the transaction would have to upgrade.
-pub fn write_tx(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
-    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+///
+/// Inside an operation that already holds the write lock (the engine's `atomic`, which began
+/// the transaction before reading the state it checks), this joins that transaction: its
+/// commit is the outer one's, and an error rolls the whole operation back.
+pub fn write_tx(conn: &mut Connection) -> rusqlite::Result<WriteTx<'_>> {
+    if conn.is_autocommit() {
+        Ok(WriteTx::Own(conn.transaction_with_behavior(
+            rusqlite::TransactionBehavior::Immediate,
+        )?))
+    } else {
+        Ok(WriteTx::Joined(conn))
+    }
+}
+
+/// A write transaction of its own, or a part of the caller's (see [`write_tx`]).
+pub enum WriteTx<'c> {
+    Own(rusqlite::Transaction<'c>),
+    Joined(&'c Connection),
+}
+
+impl WriteTx<'_> {
+    /// Commits an own transaction; a joined one commits with the operation around it.
+    pub fn commit(self) -> rusqlite::Result<()> {
+        match self {
+            WriteTx::Own(tx) => tx.commit(),
+            WriteTx::Joined(_) => Ok(()),
+        }
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self {
+            WriteTx::Own(tx) => tx,
+            WriteTx::Joined(c) => c,
+        }
+    }
 }
 
 /// A number that grows with every write to the database, from any process: the newest audit

@@ -216,6 +216,16 @@ impl Network {
     }
 }
 
+/// The folders the test servers' file tools may use unless a test says otherwise: the test's
+/// own folder (the database's) and the checked-in test data.
+pub fn default_files(db: &Path) -> String {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    match db.parent() {
+        Some(d) if !d.as_os_str().is_empty() => format!("{}:{}", d.display(), data.display()),
+        _ => data.display().to_string(),
+    }
+}
+
 /// An MCP client talking to `partnermap mcp` on the database `db`, acting as `user`, with extra
 /// environment variables (e.g. `PARTNERMAP_NOW`), through `initialize` (`modern` = false) or
 /// `server/discover` at the newest protocol.
@@ -238,7 +248,8 @@ pub async fn connect_in(
     }
     cmd.arg("mcp")
         .env("PARTNERMAP_DB", db)
-        .env("PARTNERMAP_USER", user);
+        .env("PARTNERMAP_USER", user)
+        .env("PARTNERMAP_FILES", default_files(db));
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -10,7 +10,6 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 
 // ---------- outputs ----------
 
@@ -100,7 +99,7 @@ fn default_pop_type() -> String {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ImportCsvIn {
-    /// Path of the CSV file on this machine (absolute, or relative to where the server runs).
+    /// The CSV file's full path; it must be inside a folder partnermap may use (the client's roots, PARTNERMAP_FILES, else Downloads).
     pub path: String,
     /// The data source's name; importing again under the same name replaces its rows.
     pub name: String,
@@ -117,7 +116,7 @@ pub struct UploadPartnerCsvIn {
     /// The offline partner the file belongs to (id or name).
     #[serde(deserialize_with = "super::id_or_name")]
     pub partner: String,
-    /// Path of the CSV file on this machine (absolute, or relative to where the server runs).
+    /// The CSV file's full path; it must be inside a folder partnermap may use (the client's roots, PARTNERMAP_FILES, else Downloads).
     pub path: String,
     /// The data source's name; uploading again under the same name replaces its rows.
     pub name: String,
@@ -192,7 +191,7 @@ impl PartnermapServer {
         Parameters(args): Parameters<ImportCsvIn>,
     ) -> Result<Json<ImportOut>, String> {
         let spec = ImportSpec {
-            path: PathBuf::from(args.path),
+            path: self.files().check_read(&args.path)?,
             name: args.name,
             name_column: args.name_column,
             website_column: args.website_column,
@@ -217,7 +216,7 @@ impl PartnermapServer {
     ) -> Result<Json<ImportOut>, String> {
         let partner = args.partner;
         let spec = ImportSpec {
-            path: PathBuf::from(args.path),
+            path: self.files().check_read(&args.path)?,
             name: args.name,
             name_column: args.name_column,
             website_column: args.website_column,

@@ -16,7 +16,6 @@ use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::path::PathBuf;
 
 /// Most partners listed under one account of pipeline_generation or one deal of deal_navigator.
 const MAX_PARTNERS_PER_ITEM: usize = 50;
@@ -384,7 +383,7 @@ fn default_top_limit() -> usize {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ImportCrmIn {
-    /// Path of accounts.csv on this machine: columns id, name, website, and optionally type, owner, industry, country, employees.
+    /// Full path of accounts.csv, inside a folder partnermap may use (as for import_csv): columns id, name, website, and optionally type, owner, industry, country, employees.
     pub accounts_path: String,
     /// Path of opportunities.csv: columns id, account_id, name, stage, amount, currency, open_date, close_date, is_won, is_closed (ISO dates, true/false).
     pub opportunities_path: String,
@@ -472,8 +471,8 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<ImportCrmIn>,
     ) -> Result<Json<ImportCrmOut>, String> {
-        let accounts = PathBuf::from(args.accounts_path);
-        let opportunities = PathBuf::from(args.opportunities_path);
+        let accounts = self.files().check_read(&args.accounts_path)?;
+        let opportunities = self.files().check_read(&args.opportunities_path)?;
         let name = args.name;
         let r = self
             .call(move |e, a| e.import_crm(a, &accounts, &opportunities, &name))

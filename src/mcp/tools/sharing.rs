@@ -15,7 +15,6 @@ use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use std::path::PathBuf;
 
 /// Messages shown per thread in list_threads (the newest); create_thread and post_to_thread
 /// show up to [`MESSAGES_IN_THREAD`].
@@ -321,7 +320,7 @@ pub struct ReportIn {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct ExportIn {
-    /// Where to write the CSV on this machine (absolute, or relative to where the server runs); an existing file there is replaced.
+    /// The full path of a new CSV file, inside a folder partnermap may use (the client's roots, PARTNERMAP_FILES, else Downloads); an existing file is never replaced.
     pub path: String,
     /// The partner (id, name or domain).
     #[serde(deserialize_with = "super::id_or_name")]
@@ -572,7 +571,7 @@ impl PartnermapServer {
     }
 
     #[tool(
-        description = "Writes an account-mapping report (same arguments as account_mapping_report, plus `path`) as a CSV file. Each distinct partner account exported counts once per 365-day term against your plan's record-export allowance; past the allowance nothing is written and the error says how much is left (narrow with filters or a limit). Replaces an existing file at `path`. Tell the user the path and the allowance left.",
+        description = "Writes an account-mapping report (same arguments as account_mapping_report, plus `path`) as a CSV file. Each distinct partner account exported counts once per 365-day term against your plan's record-export allowance; past the allowance nothing is written and the error says how much is left (narrow with filters or a limit). Writes a new file only (never replaces one). Tell the user the path and the allowance left.",
         annotations(
             title = "Export report",
             read_only_hint = false,
@@ -609,7 +608,7 @@ impl PartnermapServer {
             });
             q.cursor = (offset > 0).then(|| crate::engine::report_cursor(offset));
         }
-        let path = PathBuf::from(args.path);
+        let path = self.files().check_write(&args.path)?;
         let r = self.call(move |e, a| e.export_report(a, &q, &path)).await?;
         Ok(Json(ExportOut {
             path: clean(&r.path),
