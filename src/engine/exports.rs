@@ -123,12 +123,7 @@ impl Engine {
             .prefix(".partnermap-export-")
             .suffix(".partial")
             .tempfile_in(&dir)
-            .map_err(|e| {
-                Error::Io(format!(
-                    "could not write in '{}': {e}",
-                    dir.display()
-                ))
-            })?;
+            .map_err(|e| Error::Io(format!("could not write in '{}': {e}", dir.display())))?;
         {
             use std::io::Write;
             tmp.write_all(&bytes)

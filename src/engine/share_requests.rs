@@ -275,7 +275,11 @@ impl Engine {
     }
 
     /// [`Self::withdraw_share_request`], inside its write transaction (state read here is current).
-    fn withdraw_share_request_checked(&mut self, actor: &Actor, id: i64) -> Result<ShareRequestView> {
+    fn withdraw_share_request_checked(
+        &mut self,
+        actor: &Actor,
+        id: i64,
+    ) -> Result<ShareRequestView> {
         let r = self.require_share_request_side(actor, id)?;
         if r.requester_org != actor.org.id {
             return Err(forbidden(format!(

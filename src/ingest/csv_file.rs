@@ -85,7 +85,12 @@ impl Table {
 
     /// What went wrong while streaming the rows, if anything: the whole file is then refused.
     pub fn finish(&self) -> Result<()> {
-        match self.failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        match self
+            .failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             Some(why) => Err(invalid(why)),
             None => Ok(()),
         }
@@ -94,11 +99,7 @@ impl Table {
     /// The data rows, each either good or a line-level error. A structural error the reader
     /// cannot recover from ends the stream after reporting it. The rows can be read once.
     pub fn rows(&self) -> impl Iterator<Item = std::result::Result<Row, RowError>> + '_ {
-        let mut rdr = self
-            .reader
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
+        let mut rdr = self.reader.lock().unwrap_or_else(|p| p.into_inner()).take();
         let n = self.headers.len();
         let mut record = csv::StringRecord::new();
         std::iter::from_fn(move || {
@@ -143,9 +144,9 @@ impl Table {
                             csv::ErrorKind::Io(_) => {
                                 "cannot be read, and neither can what follows".to_string()
                             }
-                            _ => format!(
-                                "cannot be read as CSV, and neither can what follows: {e}"
-                            ),
+                            _ => {
+                                format!("cannot be read as CSV, and neither can what follows: {e}")
+                            }
                         };
                         return Some(Err(RowError { line, reason }));
                     }
@@ -547,27 +548,45 @@ mod tests {
             "{\"a\": 1, \"b\": 2}\n",
         ] {
             let e = p(secret).unwrap_err().to_string();
-            assert!(!e.contains("BEGIN") && !e.contains("root") && !e.contains("sk-123"), "{e}");
+            assert!(
+                !e.contains("BEGIN") && !e.contains("root") && !e.contains("sk-123"),
+                "{e}"
+            );
         }
     }
 
     #[test]
     fn streaming_failures_end_the_import() {
+        // The whole file is refused, whether the problem shows while reading the header (a
+        // small file is read at once) or later, while streaming rows.
+        fn refused(t: Result<Table>) -> String {
+            match t {
+                Err(e) => e.to_string(),
+                Ok(t) => {
+                    for _ in t.rows() {}
+                    t.finish().unwrap_err().to_string()
+                }
+            }
+        }
         let mut body = b"name,website\nA,a.com\n".to_vec();
         body.extend_from_slice(b"B,\xff.com\n");
-        let t = parse(body, Path::new("t.csv")).unwrap();
-        let (rows, errors) = split(&t);
-        assert_eq!(rows.len(), 1);
-        assert_eq!(errors.len(), 1);
-        assert!(t.finish().unwrap_err().to_string().contains("line 3"));
-        let t = from_reader(
-            Box::new(std::io::Cursor::new(b"name,website\nA,a.com\nB,b.com\n".to_vec())),
+        assert!(refused(parse(body.clone(), Path::new("t.csv"))).contains("line 3"));
+        let mut big = b"name,website\n".to_vec();
+        while big.len() < 3 * BUF {
+            big.extend_from_slice(b"Acme,acme.com\n");
+        }
+        let mut late = big.clone();
+        late.extend_from_slice(b"B,\xff.com\n");
+        let t = parse(late, Path::new("t.csv")).unwrap();
+        let (good, _) = split(&t);
+        assert!(good.len() > 1000, "rows before the bad byte stream");
+        assert!(t.finish().unwrap_err().to_string().contains("not UTF-8"));
+        let capped = from_reader(
+            Box::new(std::io::Cursor::new(big)),
             Path::new("t.csv"),
-            20,
-        )
-        .unwrap();
-        let _ = split(&t);
-        assert!(t.finish().unwrap_err().to_string().contains("larger"));
+            (BUF + 10) as u64,
+        );
+        assert!(refused(capped).contains("larger"));
     }
 
     #[test]

@@ -99,8 +99,7 @@ impl AllowedFolders {
         if !supports {
             return;
         }
-        let folders = match tokio::time::timeout(Duration::from_secs(5), peer.list_roots()).await
-        {
+        let folders = match tokio::time::timeout(Duration::from_secs(5), peer.list_roots()).await {
             Ok(Ok(r)) => r
                 .roots
                 .iter()
@@ -215,9 +214,7 @@ impl AllowedFolders {
                 "add the folder as a root in your MCP client, or list it in {FILES_ENV} (folders separated by ':') in the server's configuration"
             )
         } else {
-            format!(
-                "list it in {FILES_ENV} (folders separated by ':') where the server runs"
-            )
+            format!("list it in {FILES_ENV} (folders separated by ':') where the server runs")
         };
         if folders.is_empty() {
             return format!(
@@ -258,7 +255,9 @@ fn downloads() -> Option<PathBuf> {
 fn absolute(path: &str) -> Result<PathBuf, String> {
     let path = path.trim();
     if path.is_empty() {
-        return Err("Give the file's full path (for example /home/me/Downloads/accounts.csv).".into());
+        return Err(
+            "Give the file's full path (for example /home/me/Downloads/accounts.csv).".into(),
+        );
     }
     let p = PathBuf::from(path);
     if !p.is_absolute() {
@@ -292,26 +291,43 @@ mod tests {
         std::fs::write(&secret, "x").unwrap();
         assert!(f.check_read(inside.to_str().unwrap()).is_ok());
         let e = f.check_read(secret.to_str().unwrap()).unwrap_err();
-        assert!(e.contains(&allowed.path().canonicalize().unwrap().display().to_string()), "{e}");
+        assert!(
+            e.contains(&allowed.path().canonicalize().unwrap().display().to_string()),
+            "{e}"
+        );
         assert!(e.contains(FILES_ENV), "{e}");
         // `..` and a link out of the folder.
-        let dotdot = format!("{}/../{}/secret", allowed.path().display(), other.path().file_name().unwrap().to_str().unwrap());
+        let dotdot = format!(
+            "{}/../{}/secret",
+            allowed.path().display(),
+            other.path().file_name().unwrap().to_str().unwrap()
+        );
         assert!(f.check_read(&dotdot).is_err());
         let link = allowed.path().join("link.csv");
         std::os::unix::fs::symlink(&secret, &link).unwrap();
         assert!(f.check_read(link.to_str().unwrap()).is_err());
         let dirlink = allowed.path().join("out");
         std::os::unix::fs::symlink(other.path(), &dirlink).unwrap();
-        assert!(f.check_write(dirlink.join("new.csv").to_str().unwrap()).is_err());
+        assert!(
+            f.check_write(dirlink.join("new.csv").to_str().unwrap())
+                .is_err()
+        );
         assert!(f.check_read("a.csv").is_err());
         // Writes: a new file only.
-        assert!(f.check_write(allowed.path().join("new.csv").to_str().unwrap()).is_ok());
+        assert!(
+            f.check_write(allowed.path().join("new.csv").to_str().unwrap())
+                .is_ok()
+        );
         assert!(f.check_write(inside.to_str().unwrap()).is_err());
         assert!(f.check_write(link.to_str().unwrap()).is_err());
         // Nothing allowed.
         let none = AllowedFolders::env_only_from(Vec::new());
         assert!(!none.enabled());
-        assert!(none.check_read(inside.to_str().unwrap()).unwrap_err().contains("no folder"));
+        assert!(
+            none.check_read(inside.to_str().unwrap())
+                .unwrap_err()
+                .contains("no folder")
+        );
     }
 
     impl AllowedFolders {

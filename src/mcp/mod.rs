@@ -24,6 +24,7 @@ pub mod prompts;
 pub mod render;
 pub mod resources;
 pub mod server;
+pub mod stdio_guard;
 pub mod tools;
 
 pub use files::AllowedFolders;
@@ -41,7 +42,8 @@ pub fn tool_definitions() -> Vec<rmcp::model::Tool> {
 /// logs go through `tracing` (the binary sends them to stderr).
 pub async fn serve_stdio(engine: Engine, user: Option<String>) -> anyhow::Result<()> {
     let server = PartnermapServer::new(engine, user);
-    let service = server.serve(rmcp::transport::stdio()).await?;
+    // Through the guard: a request rmcp cannot parse still gets an answer.
+    let service = server.serve(stdio_guard::stdio()).await?;
     tracing::info!("partnermap MCP server ready on stdio");
     service.waiting().await?;
     Ok(())

@@ -153,7 +153,10 @@ impl ServerHandler for PartnermapServer {
         }
     }
 
-    async fn on_roots_list_changed(&self, _context: rmcp::service::NotificationContext<RoleServer>) {
+    async fn on_roots_list_changed(
+        &self,
+        _context: rmcp::service::NotificationContext<RoleServer>,
+    ) {
         self.files.roots_changed();
     }
 
