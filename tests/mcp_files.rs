@@ -602,6 +602,7 @@ async fn database_files_are_private_whatever_the_umask() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edges_get_clean_answers() {
     let net = Network::build();
+    share_full(&net).await;
     let c = net.client(ANN, false).await;
     let e = c.err("search", json!({"query": "%_".repeat(30_000)})).await;
     assert!(e.contains("at most 200 characters") && e.len() < 400, "{e}");
