@@ -331,3 +331,129 @@ async fn an_offline_partner_deleted_during_an_upload_leaves_nothing_behind() {
     a1.close().await;
     a2.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_post_lands_on_a_revoked_partnership() {
+    let net = Network::build();
+    let a = net.client(ANN, false).await;
+    let b = net.client(BOB, false).await;
+    let t0 = a
+        .ok(
+            "create_thread",
+            json!({"partner": "Beta", "account": "acme.com", "message": "start"}),
+        )
+        .await;
+    let thread = t0["thread"]["id"]
+        .as_i64()
+        .or_else(|| t0["id"].as_i64())
+        .unwrap_or_else(|| panic!("a thread id in {t0}"));
+    let mut t = Tally::default();
+    for round in 0..ROUNDS {
+        let msg = format!("round {round}");
+        let (post, rev) = tokio::join!(
+            attempt(
+                &a,
+                "post_to_thread",
+                json!({"thread": thread, "message": msg})
+            ),
+            attempt(&b, "revoke_partnership", json!({"partner": "Alpha"})),
+        );
+        if rev.is_err() {
+            t.inconsistent
+                .push(format!("round {round}: the revoke failed: {rev:?}"));
+        }
+        // A post that succeeded was written while the partnership was active: its audit
+        // event comes before the revocation's; one that failed left nothing.
+        let stored: i64 = one(
+            &net.db,
+            "SELECT count(*) FROM thread_messages WHERE body = ?1",
+            [&msg],
+        );
+        let post_at: Option<i64> = db(&net.db)
+            .query_row(
+                "SELECT e.id FROM audit_events e JOIN thread_messages m
+                   ON json_extract(e.after, '$.message_id') = m.id
+                 WHERE e.action = 'post_to_thread' AND m.body = ?1",
+                [&msg],
+                |r| r.get(0),
+            )
+            .ok();
+        let revoked_at: i64 = one(
+            &net.db,
+            "SELECT max(id) FROM audit_events WHERE action = 'revoke_partnership'",
+            [],
+        );
+        let ok = match (&post, post_at) {
+            (Ok(_), Some(at)) => stored == 1 && at < revoked_at,
+            (Err(_), None) => stored == 0,
+            _ => false,
+        };
+        if !ok {
+            t.inconsistent.push(format!(
+                "round {round}: post {:?}, stored {stored}, audit {post_at:?} vs revoke {revoked_at}",
+                post.is_ok()
+            ));
+        }
+        a.ok("invite_partner", json!({"org": "beta.io"})).await;
+        b.ok(
+            "respond_to_invitation",
+            json!({"partner": "Alpha", "accept": true}),
+        )
+        .await;
+        t.rounds += 1;
+    }
+    t.check("thread post vs revoke");
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn custom_populations_stay_within_the_plan() {
+    let net = Network::build();
+    db(&net.db)
+        .execute("UPDATE plans SET max_custom_populations = 1", [])
+        .unwrap();
+    let a1 = net.client(ANN, false).await;
+    let a2 = net.client(ANN, false).await;
+    let alpha: i64 = one(&net.db, "SELECT id FROM orgs WHERE name = 'Alpha'", []);
+    let mut t = Tally::default();
+    for round in 0..ROUNDS {
+        let f = json!([{"field": "Country", "value": "US"}]);
+        let (x, y) = tokio::join!(
+            attempt(
+                &a1,
+                "create_population",
+                json!({"name": format!("c{round}a"), "type": "custom", "filters": f})
+            ),
+            attempt(
+                &a2,
+                "create_population",
+                json!({"name": format!("c{round}b"), "type": "custom", "filters": f})
+            ),
+        );
+        if x.is_ok() && y.is_ok() {
+            t.double += 1;
+        }
+        let n: i64 = one(
+            &net.db,
+            "SELECT count(*) FROM populations WHERE org_id = ?1 AND type = 'custom'",
+            [alpha],
+        );
+        if n != 1 {
+            t.inconsistent.push(format!(
+                "round {round}: {n} custom populations ({x:?} {y:?})"
+            ));
+        }
+        // Back to none for the next round.
+        db(&net.db)
+            .execute(
+                "DELETE FROM populations WHERE org_id = ?1 AND type = 'custom'",
+                [alpha],
+            )
+            .unwrap();
+        t.rounds += 1;
+    }
+    t.check("custom populations vs the plan");
+    a1.close().await;
+    a2.close().await;
+}
