@@ -751,8 +751,9 @@ fn every_tool_survives_random_and_hostile_arguments() {
 
 /// JSON nested deep in one argument. Up to well past any real use (120 levels) the call gets an
 /// answer; past serde_json's recursion limit (128 levels for the whole message) the line is not
-/// JSON the server can parse, and rmcp ignores it as every official MCP SDK does with unparsable
-/// input (no id to answer to). Either way the server keeps going and the database is unchanged.
+/// JSON the server can parse: the server's stdio guard answers it with a JSON-RPC parse error
+/// (`id: null`, see `tests/mcp_files.rs`), which a client cannot match to its call, so here the
+/// call looks unanswered. Either way the server keeps going and the database is unchanged.
 #[test]
 fn deep_nesting_gets_an_answer_or_is_ignored_and_the_server_lives_on() {
     let (_net, fuzz, _) = setup();
