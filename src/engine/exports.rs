@@ -133,7 +133,8 @@ impl Engine {
 
         // The allowance is checked, and the export recorded, in one write transaction: two
         // exports at once cannot both pass a check made on the same count.
-        let (limits, used, new_ids, from_s, to_s) = self.atomic(|e| {
+        let mut linked = false;
+        let done = self.atomic(|e| {
             let org = store::orgs::org(&e.conn, actor.org.id)?
                 .ok_or_else(|| not_found("Your organization no longer exists."))?;
             let limits = e.plan_limits(org.plan)?;
@@ -194,8 +195,19 @@ impl Engine {
                     Error::Io(format!("could not write '{}': {}", path.display(), err.error))
                 });
             }
+            linked = true;
             Ok((limits, used, new_ids, from_s, to_s))
-        })?;
+        });
+        let (limits, used, new_ids, from_s, to_s) = match done {
+            Ok(v) => v,
+            Err(err) => {
+                // Linked, then the commit failed: the export did not happen.
+                if linked {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(err);
+            }
+        };
         let used_now = used + new_ids.len() as i64;
         Ok(ExportResult {
             path: path.display().to_string(),

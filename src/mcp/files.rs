@@ -41,6 +41,8 @@ struct Roots {
     folders: Vec<PathBuf>,
     /// The list was read from the client and has not changed since.
     fresh: bool,
+    /// Counts `roots/list_changed` notifications (one arriving during a read makes it stale).
+    changes: u64,
 }
 
 impl AllowedFolders {
@@ -83,16 +85,22 @@ impl AllowedFolders {
 
     /// The client said its roots changed: ask again before the next file tool runs.
     pub fn roots_changed(&self) {
-        self.lock().fresh = false;
+        let mut r = self.lock();
+        r.fresh = false;
+        r.changes += 1;
     }
 
     /// Asks the client for its roots if it announced the capability and the list is not known
     /// (or has changed). A client that does not answer within a few seconds counts as none.
     #[allow(deprecated)] // roots: deprecated by SEP-2577, still what clients send today
     pub async fn refresh(&self, peer: &Peer<RoleServer>) {
-        if !self.client_roots || self.lock().fresh {
-            return;
-        }
+        let changes = {
+            let r = self.lock();
+            if !self.client_roots || r.fresh {
+                return;
+            }
+            r.changes
+        };
         let supports = peer
             .peer_info()
             .is_some_and(|i| i.capabilities.roots.is_some());
@@ -122,7 +130,7 @@ impl AllowedFolders {
         tracing::info!(roots = folders.len(), "client roots read");
         let mut r = self.lock();
         r.folders = folders;
-        r.fresh = true;
+        r.fresh = r.changes == changes;
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Roots> {
