@@ -16,6 +16,8 @@
 //!    `self.call(move |engine, actor| engine.op(actor, ...)).await` then map to the output,
 //!    passing partner-supplied text through [`render::clean`] and lists through
 //!    [`render::page`] (with `cursor`/`limit` inputs) or [`render::cap`].
+//!    A tool that takes a file path checks it with `self.files().check_read(..)` /
+//!    `check_write(..)` (the allowed folders, [`files`]) and is listed in [`files::FILE_TOOLS`].
 //! 4. Run `UPDATE_TOOLS=1 cargo test --test tool_catalogue` to write `tools/<name>.json` and the
 //!    README table; review the diff; add calls to the end-to-end tests in `tests/mcp_tools.rs`.
 
