@@ -12,6 +12,7 @@
 
 use serde::de::IgnoredAny;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream};
+
 use tokio::sync::mpsc;
 
 /// serde_json's recursion limit: deeper input cannot be parsed.
@@ -36,11 +37,16 @@ async fn read_stdin(mut to_rmcp: DuplexStream, errors: mpsc::UnboundedSender<Str
     let mut line = Vec::new();
     loop {
         line.clear();
-        match stdin.read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-        if let Some(why) = refuse(&line) {
+        let oversized = match read_line_capped(&mut stdin, &mut line, MAX_LINE).await {
+            Ok(None) | Err(_) => break,
+            Ok(Some(o)) => o,
+        };
+        let why = if oversized {
+            Some(format!("the message is longer than {MAX_LINE} bytes"))
+        } else {
+            refuse(&line)
+        };
+        if let Some(why) = why {
             tracing::debug!("answered an unparsable message: {why}");
             let _ = errors.send(parse_error(&why));
             continue;
@@ -50,6 +56,39 @@ async fn read_stdin(mut to_rmcp: DuplexStream, errors: mpsc::UnboundedSender<Str
         }
     }
     let _ = to_rmcp.shutdown().await;
+}
+
+/// Reads one line (up to and including `\n`) into `buf`, keeping at most `cap` bytes of it: a
+/// longer line is read to its end and dropped. Returns None at the end of the input, else
+/// whether the line was too long.
+async fn read_line_capped<R: tokio::io::AsyncBufRead + Unpin>(
+    r: &mut R,
+    buf: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<Option<bool>> {
+    let mut oversized = false;
+    let mut any = false;
+    loop {
+        let avail = r.fill_buf().await?;
+        if avail.is_empty() {
+            return Ok(any.then_some(oversized));
+        }
+        any = true;
+        let (take, done) = match avail.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (avail.len(), false),
+        };
+        if !oversized && buf.len() + take <= cap {
+            buf.extend_from_slice(&avail[..take]);
+        } else {
+            oversized = true;
+            buf.clear();
+        }
+        r.consume(take);
+        if done {
+            return Ok(Some(oversized));
+        }
+    }
 }
 
 async fn write_stdout(from_rmcp: DuplexStream, mut errors: mpsc::UnboundedReceiver<String>) {
@@ -91,9 +130,6 @@ pub fn refuse(line: &[u8]) -> Option<String> {
     let body = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
     if body.iter().all(u8::is_ascii_whitespace) {
         return None; // rmcp skips blank lines
-    }
-    if body.len() > MAX_LINE {
-        return Some(format!("the message is longer than {MAX_LINE} bytes"));
     }
     if depth(body) > MAX_DEPTH {
         return Some(format!(
@@ -171,5 +207,30 @@ mod tests {
         assert!(refuse(b"{\"a\": \"[[[[\"}\n").is_none());
         assert!(refuse(b"\n").is_none());
         assert_eq!(depth(br#"{"a":[1,{"b":"]]]"}]}"#), 3);
+    }
+
+    #[tokio::test]
+    async fn long_lines_are_dropped_whole() {
+        let input = b"{\"a\":1}\n0123456789abcdef\n{}".to_vec();
+        let mut r = BufReader::with_capacity(4, &input[..]);
+        let mut buf = Vec::new();
+        assert_eq!(
+            read_line_capped(&mut r, &mut buf, 10).await.unwrap(),
+            Some(false)
+        );
+        assert_eq!(buf, b"{\"a\":1}\n");
+        buf.clear();
+        assert_eq!(
+            read_line_capped(&mut r, &mut buf, 10).await.unwrap(),
+            Some(true)
+        );
+        buf.clear();
+        assert_eq!(
+            read_line_capped(&mut r, &mut buf, 10).await.unwrap(),
+            Some(false)
+        );
+        assert_eq!(buf, b"{}");
+        buf.clear();
+        assert_eq!(read_line_capped(&mut r, &mut buf, 10).await.unwrap(), None);
     }
 }
