@@ -597,6 +597,22 @@ async fn database_files_are_private_whatever_the_umask() {
     let log = run(&["whoami"]);
     assert_eq!(mode(&db), 0o600);
     assert!(log.contains("0600"), "a log line says so: {log}");
+
+    // The default data folder (no --db): made private even if it existed before.
+    let data_home = t.path().join("xdg");
+    let default_dir = data_home.join("partnermap");
+    std::fs::create_dir_all(&default_dir).unwrap();
+    std::fs::set_permissions(&default_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = std::process::Command::new(BIN)
+        .env_remove("PARTNERMAP_DB")
+        .env("HOME", t.path())
+        .env("XDG_DATA_HOME", &data_home)
+        .args(["init", "--org", "Beta", "--domain", "beta.io", "--admin", BOB])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(mode(&default_dir), 0o700, "the default data folder");
+    assert_eq!(mode(&default_dir.join("partnermap.db")), 0o600);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
