@@ -607,10 +607,16 @@ async fn database_files_are_private_whatever_the_umask() {
         .env_remove("PARTNERMAP_DB")
         .env("HOME", t.path())
         .env("XDG_DATA_HOME", &data_home)
-        .args(["init", "--org", "Beta", "--domain", "beta.io", "--admin", BOB])
+        .args([
+            "init", "--org", "Beta", "--domain", "beta.io", "--admin", BOB,
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(mode(&default_dir), 0o700, "the default data folder");
     assert_eq!(mode(&default_dir.join("partnermap.db")), 0o600);
 }
@@ -621,6 +627,17 @@ async fn edges_get_clean_answers() {
     share_full(&net).await;
     let c = net.client(ANN, false).await;
     let e = c.err("search", json!({"query": "%_".repeat(30_000)})).await;
+    assert!(e.contains("at most 200 characters") && e.len() < 400, "{e}");
+    let e = c
+        .err("account_lookup", json!({"account": "%_".repeat(30_000)}))
+        .await;
+    assert!(e.contains("at most 200 characters") && e.len() < 400, "{e}");
+    let e = c
+        .err(
+            "create_thread",
+            json!({"partner": "Beta", "account": "%_".repeat(30_000), "message": "hi"}),
+        )
+        .await;
     assert!(e.contains("at most 200 characters") && e.len() < 400, "{e}");
     let e = c
         .err(

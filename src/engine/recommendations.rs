@@ -645,6 +645,12 @@ impl Engine {
         if t.is_empty() {
             return Err(invalid("Name an account: its id, domain or company name."));
         }
+        if t.chars().count() > super::search::MAX_QUERY {
+            return Err(invalid(format!(
+                "Name an account by its id, domain or company name (at most {} characters).",
+                super::search::MAX_QUERY
+            )));
+        }
         if let Ok(id) = t.parse::<i64>() {
             return match store::records::record(&self.conn, id)? {
                 Some(r) if r.org_id == actor.org.id => Ok(r),

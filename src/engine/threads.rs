@@ -285,6 +285,12 @@ impl Engine {
                 "Name the account the thread is about (its id, domain or name).",
             ));
         }
+        if t.chars().count() > super::search::MAX_QUERY {
+            return Err(invalid(format!(
+                "Name the account by its id, domain or name (at most {} characters).",
+                super::search::MAX_QUERY
+            )));
+        }
         // A domain names one company, however many rows it has: take the first.
         if let Some(d) = domain_key(t).filter(|_| t.contains('.'))
             && let Some((id, n, _)) =
