@@ -18,12 +18,17 @@
 //!    [`render::page`] (with `cursor`/`limit` inputs) or [`render::cap`].
 //! 4. Run `UPDATE_TOOLS=1 cargo test --test tool_catalogue` to write `tools/<name>.json` and the
 //!    README table; review the diff; add calls to the end-to-end tests in `tests/mcp_tools.rs`.
+//! 5. A tool whose result is better looked at than read gets a view: an entry in
+//!    [`crate::views::View`] and its drawing in `src/views/views.js` ([`views`] attaches the
+//!    `_meta.ui.resourceUri` and serves the `ui://` resource).
 
+pub mod dashboard;
 pub mod prompts;
 pub mod render;
 pub mod resources;
 pub mod server;
 pub mod tools;
+pub mod views;
 
 pub use server::PartnermapServer;
 
