@@ -14,6 +14,7 @@ pub mod mcp;
 pub mod model;
 pub mod scoring;
 pub mod store;
+pub mod views;
 
 pub use engine::Engine;
 pub use error::{Error, Result};

@@ -1,6 +1,7 @@
 //! The command line (clap). Every verb parses its flags, resolves the acting user, calls one
 //! engine operation and prints the result: a short human form, or JSON with `--json`.
 
+mod dashboard;
 mod demo;
 mod mcp;
 mod print;
@@ -125,6 +126,8 @@ enum Command {
     Mcp(mcp::McpCmd),
     #[command(flatten)]
     Demo(demo::DemoCmd),
+    #[command(flatten)]
+    Dashboard(dashboard::DashboardCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -366,6 +369,7 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             sharing::run(cmd, &mut engine, &a, &out)?;
         }
         Command::Mcp(cmd) => mcp::run(cmd, engine, g.as_user.clone())?,
+        Command::Dashboard(cmd) => dashboard::run(cmd, engine, g.as_user.clone(), g.json)?,
         Command::Demo(_) => unreachable!("handled before the database is opened"),
     }
     Ok(())

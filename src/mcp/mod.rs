@@ -20,7 +20,11 @@
 //!    `check_write(..)` (the allowed folders, [`files`]) and is listed in [`files::FILE_TOOLS`].
 //! 4. Run `UPDATE_TOOLS=1 cargo test --test tool_catalogue` to write `tools/<name>.json` and the
 //!    README table; review the diff; add calls to the end-to-end tests in `tests/mcp_tools.rs`.
+//! 5. A tool whose result is better looked at than read gets a view: an entry in
+//!    [`crate::views::View`] and its drawing in `src/views/views.js` ([`views`] attaches the
+//!    `_meta.ui.resourceUri` and serves the `ui://` resource).
 
+pub mod dashboard;
 pub mod files;
 pub mod prompts;
 pub mod render;
@@ -28,6 +32,7 @@ pub mod resources;
 pub mod server;
 pub mod stdio_guard;
 pub mod tools;
+pub mod views;
 
 pub use files::AllowedFolders;
 pub use server::PartnermapServer;

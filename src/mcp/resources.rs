@@ -67,10 +67,14 @@ impl PartnermapServer {
                 );
             }
         }
+        resources.extend(super::views::resources());
         Ok(ListResourcesResult::with_all_items(resources))
     }
 
     pub(crate) async fn resource_read(&self, uri: &str) -> Result<ReadResourceResult, McpError> {
+        if let Some(view) = super::views::read(uri) {
+            return Ok(view);
+        }
         let value = if uri == PARTNERS_URI {
             let partners = self
                 .call(|e, a| e.list_partners(a, None))
@@ -124,7 +128,7 @@ impl PartnermapServer {
             return Err(not_found(
                 uri,
                 format!(
-                    "No resource '{}'. Resources: {PARTNERS_URI}, {PARTNER_TEMPLATE} and {OVERLAPS_TEMPLATE}.",
+                    "No resource '{}'. Resources: {PARTNERS_URI}, {PARTNER_TEMPLATE}, {OVERLAPS_TEMPLATE} and the ui://partnermap/ views in resources/list.",
                     render::clean(uri)
                 ),
             ));

@@ -61,10 +61,12 @@ impl PartnermapServer {
 
     /// Every tool group's router, combined. A new group file adds its router here.
     pub fn tool_router() -> ToolRouter<Self> {
-        Self::partners_router()
+        let mut router = Self::partners_router()
             + Self::data_router()
             + Self::sharing_router()
-            + Self::score_router()
+            + Self::score_router();
+        super::views::attach(&mut router);
+        router
     }
 
     /// Runs one engine operation as the acting user, off the async runtime (imports and

@@ -190,6 +190,10 @@ pub struct TopPartnerOut {
     pub s: Option<f64>,
     pub impact: Option<f64>,
     pub coverage_pct: Option<f64>,
+    /// Mid-rank percentile (0-100) of impact among your scored partners; null unless High/Medium/Low.
+    pub impact_percentile: Option<f64>,
+    /// Mid-rank percentile (0-100) of coverage among the same partners.
+    pub coverage_percentile: Option<f64>,
     pub overlap_count: usize,
     pub win_rate_lift: Option<f64>,
     pub won_deals_with_partner: usize,
@@ -741,6 +745,8 @@ fn top_out(p: TopPartner) -> TopPartnerOut {
         s: p.s,
         impact: p.impact,
         coverage_pct: p.coverage_pct,
+        impact_percentile: p.impact_percentile,
+        coverage_percentile: p.coverage_percentile,
         overlap_count: p.overlap_count,
         win_rate_lift: p.win_rate_lift,
         won_deals_with_partner: p.won_deals_with_partner,
