@@ -125,19 +125,26 @@ fn transcript(w: &mut World, viewer: &Actor, dir: &Path) -> (String, usize) {
     c(
         &mut log,
         "pipeline".into(),
-        v(e.pipeline_generation(viewer, None, 1000)),
+        v(e.pipeline_generation(viewer, &Default::default(), 1000)),
     );
     for (_, p) in &all_pops {
         c(
             &mut log,
             format!("pipeline|{p}"),
-            v(e.pipeline_generation(viewer, Some(p), 1000)),
+            v(e.pipeline_generation(
+                viewer,
+                &partnermap::engine::PipelineQuery {
+                    population: Some(p.to_string()),
+                    ..Default::default()
+                },
+                1000,
+            )),
         );
     }
     c(
         &mut log,
         "deal_navigator".into(),
-        v(e.deal_navigator(viewer, 1000, None)),
+        v(e.deal_navigator(viewer, &Default::default(), 1000, None)),
     );
     for p in &partner_names {
         c(

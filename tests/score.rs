@@ -547,7 +547,9 @@ fn top_partners_pipeline_deals_and_lookup() {
     // pros01, pros02: Orion + Cygnus customers (both High) -> top prospects, first. Umbra also
     // has pros01, but shares at counts only: never named. Open One has two partners, neither
     // High: not a top prospect.
-    let p = n.e.pipeline_generation(&n.vega, None, 50).unwrap();
+    let p =
+        n.e.pipeline_generation(&n.vega, &Default::default(), 50)
+            .unwrap();
     let rows: Vec<(String, bool, Vec<String>)> = p
         .accounts
         .iter()
@@ -586,8 +588,15 @@ fn top_partners_pipeline_deals_and_lookup() {
     );
     // A named population instead.
     let p =
-        n.e.pipeline_generation(&n.vega, Some("Customers"), 50)
-            .unwrap();
+        n.e.pipeline_generation(
+            &n.vega,
+            &partnermap::engine::PipelineQuery {
+                population: Some("Customers".into()),
+                ..Default::default()
+            },
+            50,
+        )
+        .unwrap();
     assert_eq!(p.total, 6); // cust01-06 each with a partner
     assert!(
         p.accounts
@@ -610,7 +619,9 @@ fn top_partners_pipeline_deals_and_lookup() {
             n.vega.org.id
         ))
         .unwrap();
-    let d = n.e.deal_navigator(&n.vega, 10, None).unwrap();
+    let d =
+        n.e.deal_navigator(&n.vega, &Default::default(), 10, None)
+            .unwrap();
     assert_eq!(d.open_opportunities, 2);
     let first = &d.opportunities[0];
     assert_eq!(first.account.name, "Open One");
@@ -641,6 +652,169 @@ fn top_partners_pipeline_deals_and_lookup() {
     assert_eq!(second.account.name, "Open Two");
     assert_close(second.opportunity.amount_usd, 6250.0); // 5000 EUR at 0.8
     assert_eq!(second.recommendations[0].partner.name, "Umber");
+
+    // The summary totals every matching deal; filters and sorts answer without paging.
+    use partnermap::engine::{DealQuery, DealSort, PipelineQuery};
+    assert_eq!(d.summary.deals, 2);
+    assert_eq!(d.summary.deals_with_help, 2);
+    assert!((d.summary.amount_usd - 26250.0).abs() < 1e-6);
+    let nav = |q: DealQuery| n.e.deal_navigator(&n.vega, &q, 10, None).unwrap();
+    let deal_names = |d: &partnermap::engine::DealNavigator| -> Vec<String> {
+        d.opportunities
+            .iter()
+            .map(|i| i.account.name.clone())
+            .collect()
+    };
+    let by_draco = nav(DealQuery {
+        partner: Some("Draco".into()),
+        ..Default::default()
+    });
+    assert_eq!(deal_names(&by_draco), vec!["Open One"]);
+    assert_eq!(by_draco.summary.deals, 1);
+    assert_eq!(by_draco.open_opportunities, 2);
+    assert!(
+        by_draco.opportunities[0]
+            .recommendations
+            .iter()
+            .all(|r| r.partner.name == "Draco")
+    );
+    let high = nav(DealQuery {
+        label: Some(Label::High),
+        ..Default::default()
+    });
+    let high_recs: Vec<&str> = high.opportunities[0]
+        .recommendations
+        .iter()
+        .map(|r| r.partner.name.as_str())
+        .collect();
+    assert_eq!(high_recs, vec!["Orion", "Cygnus"]);
+    let customers = nav(DealQuery {
+        signal: Some(Customer),
+        ..Default::default()
+    });
+    assert!(customers.opportunities.iter().all(|i| {
+        !i.recommendations.is_empty() && i.recommendations.iter().all(|r| r.signal == Customer)
+    }));
+    let big = nav(DealQuery {
+        min_amount_usd: Some(10000.0),
+        ..Default::default()
+    });
+    assert_eq!(deal_names(&big), vec!["Open One"]);
+    assert!((big.summary.amount_usd - 20000.0).abs() < 1e-6);
+    let small_first = nav(DealQuery {
+        max_amount_usd: Some(10000.0),
+        ..Default::default()
+    });
+    assert_eq!(deal_names(&small_first), vec!["Open Two"]);
+    let one = nav(DealQuery {
+        account: Some("openone.com".into()),
+        ..Default::default()
+    });
+    assert_eq!(deal_names(&one), vec!["Open One"]);
+    let closing = nav(DealQuery {
+        close_to: Some(chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()),
+        ..Default::default()
+    });
+    assert_eq!(deal_names(&closing), vec!["Open One"]); // Open Two has no close date
+    let by_amount = nav(DealQuery {
+        sort: DealSort::Amount,
+        ..Default::default()
+    });
+    assert_eq!(deal_names(&by_amount), vec!["Open One", "Open Two"]);
+    let by_close = nav(DealQuery {
+        sort: DealSort::CloseDate,
+        ..Default::default()
+    });
+    assert_eq!(deal_names(&by_close), vec!["Open One", "Open Two"]);
+    let proposal = nav(DealQuery {
+        stage: Some("proposal".into()),
+        ..Default::default()
+    });
+    assert_eq!(proposal.summary.deals, 2);
+    let none = nav(DealQuery {
+        stage: Some("Negotiation".into()),
+        ..Default::default()
+    });
+    assert_eq!(none.summary.deals, 0);
+    assert!(none.opportunities.is_empty());
+    let err =
+        n.e.deal_navigator(
+            &n.vega,
+            &DealQuery {
+                min_amount_usd: Some(5.0),
+                max_amount_usd: Some(1.0),
+                ..Default::default()
+            },
+            10,
+            None,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("amount range is empty"), "{err}");
+    let err =
+        n.e.deal_navigator(
+            &n.vega,
+            &DealQuery {
+                partner: Some("Nobody Inc".into()),
+                ..Default::default()
+            },
+            10,
+            None,
+        )
+        .unwrap_err();
+    assert!(matches!(err, partnermap::Error::NotFound(_)), "{err}");
+
+    // Pipeline filters: one partner, one label, one partner population type.
+    let pipe = |q: PipelineQuery| {
+        n.e.pipeline_generation(&n.vega, &q, 50)
+            .unwrap()
+            .accounts
+            .iter()
+            .map(|a| {
+                (
+                    a.record.name.clone(),
+                    a.partners
+                        .iter()
+                        .map(|x| x.name.clone())
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let lyra = pipe(PipelineQuery {
+        partner: Some("Lyra".into()),
+        ..Default::default()
+    });
+    assert_eq!(
+        lyra,
+        vec![
+            ("Open One".to_string(), vec!["Lyra".to_string()]),
+            ("Pros 03".to_string(), vec!["Lyra".to_string()]),
+        ]
+    );
+    let best = pipe(PipelineQuery {
+        label: Some(Label::High),
+        ..Default::default()
+    });
+    assert_eq!(
+        best.iter().map(|r| r.0.as_str()).collect::<Vec<_>>(),
+        vec!["Pros 01", "Pros 02"]
+    );
+    let opps =
+        n.e.pipeline_generation(
+            &n.vega,
+            &PipelineQuery {
+                partner_population_type: Some(partnermap::model::PopulationType::OpenOpportunities),
+                ..Default::default()
+            },
+            50,
+        )
+        .unwrap();
+    assert!(opps.accounts.iter().any(|a| a.record.name == "Open One"));
+    assert!(opps.accounts.iter().all(|a| {
+        a.partners
+            .iter()
+            .all(|p| p.population_type == partnermap::model::PopulationType::OpenOpportunities)
+    }));
 
     // Account lookup by domain, name and id; counts-level populations stay silent.
     let l =

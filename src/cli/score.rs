@@ -2,7 +2,7 @@
 
 use super::print::Out;
 use clap::Subcommand;
-use partnermap::engine::{TopSort, as_of_arg};
+use partnermap::engine::{DealQuery, PipelineQuery, TopSort, as_of_arg, parse_as_of, parse_label};
 use partnermap::model::Actor;
 use partnermap::{Engine, Error};
 use serde::Serialize;
@@ -45,11 +45,56 @@ pub enum ScoreCmd {
         /// One of your populations instead of your prospects.
         #[arg(long)]
         population: Option<String>,
+        /// Only accounts this partner (id, name or domain) has.
+        #[arg(long)]
+        partner: Option<String>,
+        /// Only partners with this Partner Score label (High, Medium, Low, None, Unknown).
+        #[arg(long)]
+        label: Option<String>,
+        /// Only the partners' customers or open_opportunities.
+        #[arg(long)]
+        partner_population_type: Option<String>,
+        /// partners (top prospects first, the default) or label.
+        #[arg(long, default_value = "partners")]
+        sort: String,
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
     /// Deal navigator: your open opportunities with the partners that can help.
     Deals {
+        /// One of your accounts: id, domain or name.
+        #[arg(long)]
+        account: Option<String>,
+        /// Only recommendations of this partner (id, name or domain).
+        #[arg(long)]
+        partner: Option<String>,
+        /// Only partners with this Partner Score label.
+        #[arg(long)]
+        label: Option<String>,
+        /// Only recommendations with this signal: customer, open_opportunity or prospect.
+        #[arg(long)]
+        signal: Option<String>,
+        /// Only deals in this stage.
+        #[arg(long)]
+        stage: Option<String>,
+        /// Smallest amount in USD.
+        #[arg(long)]
+        min_amount: Option<f64>,
+        /// Largest amount in USD.
+        #[arg(long)]
+        max_amount: Option<f64>,
+        /// Close date from (YYYY-MM-DD, inclusive).
+        #[arg(long)]
+        close_from: Option<String>,
+        /// Close date to (YYYY-MM-DD, inclusive).
+        #[arg(long)]
+        close_to: Option<String>,
+        /// Only deals a partner can help with.
+        #[arg(long)]
+        with_help: bool,
+        /// help (the default), amount or close_date.
+        #[arg(long, default_value = "help")]
+        sort: String,
         #[arg(long, default_value_t = 50)]
         limit: usize,
     },
@@ -205,8 +250,25 @@ pub fn run(engine: &mut Engine, actor: &Actor, cmd: ScoreCmd, out: &Out) -> Resu
                     .collect()
             });
         }
-        ScoreCmd::Pipeline { population, limit } => {
-            let p = engine.pipeline_generation(actor, population.as_deref(), limit)?;
+        ScoreCmd::Pipeline {
+            population,
+            partner,
+            label,
+            partner_population_type,
+            sort,
+            limit,
+        } => {
+            let q = PipelineQuery {
+                population,
+                partner,
+                label: label.as_deref().map(parse_label).transpose()?,
+                partner_population_type: partner_population_type
+                    .as_deref()
+                    .map(str::parse)
+                    .transpose()?,
+                sort: sort.parse()?,
+            };
+            let p = engine.pipeline_generation(actor, &q, limit)?;
             emit(out, &p, || {
                 let mut s = format!("{} accounts ({}):\n", p.total, p.populations.join(", "));
                 for a in &p.accounts {
@@ -224,10 +286,43 @@ pub fn run(engine: &mut Engine, actor: &Actor, cmd: ScoreCmd, out: &Out) -> Resu
                 s
             });
         }
-        ScoreCmd::Deals { limit } => {
-            let d = engine.deal_navigator(actor, limit, None)?;
+        ScoreCmd::Deals {
+            account,
+            partner,
+            label,
+            signal,
+            stage,
+            min_amount,
+            max_amount,
+            close_from,
+            close_to,
+            with_help,
+            sort,
+            limit,
+        } => {
+            let q = DealQuery {
+                account,
+                partner,
+                label: label.as_deref().map(parse_label).transpose()?,
+                signal: signal.as_deref().map(str::parse).transpose()?,
+                stage,
+                min_amount_usd: min_amount,
+                max_amount_usd: max_amount,
+                close_from: close_from.as_deref().map(parse_as_of).transpose()?,
+                close_to: close_to.as_deref().map(parse_as_of).transpose()?,
+                only_with_help: with_help,
+                sort: sort.parse()?,
+            };
+            let d = engine.deal_navigator(actor, &q, limit, None)?;
             emit(out, &d, || {
-                let mut s = String::new();
+                let m = &d.summary;
+                let mut s = format!(
+                    "{} deals ({} USD), {} a partner can help with ({} USD)\n",
+                    m.deals,
+                    num(Some(m.amount_usd), 0),
+                    m.deals_with_help,
+                    num(Some(m.amount_usd_with_help), 0)
+                );
                 for i in &d.opportunities {
                     s.push_str(&format!(
                         "{} / {} ({} USD)\n",

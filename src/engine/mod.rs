@@ -30,9 +30,10 @@ pub use overlaps::{OverlapCell, PopRef};
 pub use partnerships::{Deleted, PartnerDetail, PartnerSummary, PartnershipView, SideSharing};
 pub use populations::{NewPopulation, PopulationSummary};
 pub use recommendations::{
-    AccountLookup, AccountRef, DealNavigator, DealRecommendation, LookupPartner, LookupPopulation,
-    NavigatorItem, OpportunityView, PartnerBrief, Pipeline, PipelineAccount, PipelinePartner,
-    Signal, TopPartner, TopSort, as_of_arg,
+    AccountLookup, AccountRef, DealNavigator, DealQuery, DealRecommendation, DealSort, DealSummary,
+    LookupPartner, LookupPopulation, NavigatorItem, OpportunityView, PartnerBrief, Pipeline,
+    PipelineAccount, PipelinePartner, PipelineQuery, PipelineSort, Signal, TopPartner, TopSort,
+    as_of_arg, parse_label,
 };
 pub use reports::{
     DEFAULT_LIMIT as REPORT_DEFAULT_LIMIT, MAX_LIMIT as REPORT_MAX_LIMIT, Report, ReportColumns,

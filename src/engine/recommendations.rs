@@ -133,6 +133,175 @@ impl Signal {
     }
 }
 
+impl Signal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Customer => "customer",
+            Signal::OpenOpportunity => "open_opportunity",
+            Signal::Prospect => "prospect",
+        }
+    }
+}
+
+impl FromStr for Signal {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Signal> {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', ' '], "_")
+            .as_str()
+        {
+            "customer" | "customers" => Ok(Signal::Customer),
+            "open_opportunity" | "open_opportunities" | "opportunity" => {
+                Ok(Signal::OpenOpportunity)
+            }
+            "prospect" | "prospects" => Ok(Signal::Prospect),
+            _ => Err(invalid(format!(
+                "'{s}' is not a signal; use customer, open_opportunity or prospect."
+            ))),
+        }
+    }
+}
+
+/// Parses a Partner Score label (High, Medium, Low, None, Unknown), any case.
+pub fn parse_label(s: &str) -> Result<Label> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "high" => Ok(Label::High),
+        "medium" => Ok(Label::Medium),
+        "low" => Ok(Label::Low),
+        "none" => Ok(Label::None),
+        "unknown" => Ok(Label::Unknown),
+        _ => Err(invalid(format!(
+            "'{s}' is not a Partner Score label; use High, Medium, Low, None or Unknown."
+        ))),
+    }
+}
+
+/// How the deal navigator orders deals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DealSort {
+    /// Strongest partner signal first, then the number of partners, then amount (the default).
+    #[default]
+    Help,
+    /// Largest USD amount first.
+    Amount,
+    /// Soonest close date first.
+    CloseDate,
+}
+
+impl FromStr for DealSort {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<DealSort> {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', ' '], "_")
+            .as_str()
+        {
+            "" | "help" | "signal" | "strength" => Ok(DealSort::Help),
+            "amount" | "amount_usd" | "size" => Ok(DealSort::Amount),
+            "close_date" | "close" | "closing" => Ok(DealSort::CloseDate),
+            _ => Err(invalid(format!(
+                "'{s}' is not a deal sort order; use help, amount or close_date."
+            ))),
+        }
+    }
+}
+
+impl DealSort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DealSort::Help => "help",
+            DealSort::Amount => "amount",
+            DealSort::CloseDate => "close_date",
+        }
+    }
+}
+
+/// What the deal navigator lists: every filter narrows, none widens. `partner`, `label` and
+/// `signal` keep only the recommendations that match them, and only the deals left with one.
+#[derive(Debug, Clone, Default)]
+pub struct DealQuery {
+    /// One of the actor's accounts: its id, domain or name.
+    pub account: Option<String>,
+    /// A partner: id, name or domain.
+    pub partner: Option<String>,
+    pub label: Option<Label>,
+    pub signal: Option<Signal>,
+    /// The deal's stage, case-insensitive.
+    pub stage: Option<String>,
+    pub min_amount_usd: Option<f64>,
+    pub max_amount_usd: Option<f64>,
+    /// Close dates from / to, inclusive.
+    pub close_from: Option<NaiveDate>,
+    pub close_to: Option<NaiveDate>,
+    /// Only deals at least one partner can help with.
+    pub only_with_help: bool,
+    pub sort: DealSort,
+}
+
+impl DealQuery {
+    fn narrows_recommendations(&self) -> bool {
+        self.partner.is_some() || self.label.is_some() || self.signal.is_some()
+    }
+}
+
+/// Totals over every deal the query matched (all pages).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DealSummary {
+    /// Deals matched.
+    pub deals: usize,
+    /// Of those, deals at least one partner can help with.
+    pub deals_with_help: usize,
+    /// Their total amount in USD at the current rates (deals without a convertible amount
+    /// count as 0).
+    pub amount_usd: f64,
+    pub amount_usd_with_help: f64,
+}
+
+/// How pipeline generation orders accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PipelineSort {
+    /// Top prospects first, then the number of partners (the default).
+    #[default]
+    Partners,
+    /// The best partner label first, then the number of partners.
+    Label,
+}
+
+impl FromStr for PipelineSort {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<PipelineSort> {
+        match s
+            .trim()
+            .to_ascii_lowercase()
+            .replace(['-', ' '], "_")
+            .as_str()
+        {
+            "" | "partners" | "partner_count" | "top_prospect" => Ok(PipelineSort::Partners),
+            "label" | "score" => Ok(PipelineSort::Label),
+            _ => Err(invalid(format!(
+                "'{s}' is not a pipeline sort order; use partners or label."
+            ))),
+        }
+    }
+}
+
+/// What pipeline generation searches and keeps.
+#[derive(Debug, Clone, Default)]
+pub struct PipelineQuery {
+    /// One of the actor's populations instead of its prospects.
+    pub population: Option<String>,
+    /// Only accounts this partner (id, name or domain) has.
+    pub partner: Option<String>,
+    /// Only partners with this Partner Score label.
+    pub label: Option<Label>,
+    /// Only the partners' customers or open_opportunities.
+    pub partner_population_type: Option<PopulationType>,
+    pub sort: PipelineSort,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct DealRecommendation {
     pub partner: PartnerBrief,
@@ -175,7 +344,10 @@ pub struct NavigatorItem {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DealNavigator {
+    /// The actor's open opportunities, before any filter.
     pub open_opportunities: usize,
+    /// Totals over the deals the query matched.
+    pub summary: DealSummary,
     pub opportunities: Vec<NavigatorItem>,
     pub truncated: bool,
 }
@@ -291,10 +463,24 @@ impl Engine {
     pub fn pipeline_generation(
         &self,
         actor: &Actor,
-        population: Option<&str>,
+        q: &PipelineQuery,
         limit: usize,
     ) -> Result<Pipeline> {
-        let pops = match population {
+        if q.partner_population_type.is_some_and(|t| {
+            !matches!(
+                t,
+                PopulationType::Customers | PopulationType::OpenOpportunities
+            )
+        }) {
+            return Err(invalid(
+                "Pipeline generation uses partners' customers and open_opportunities; give one of those as the partner population type.",
+            ));
+        }
+        let only_partner = match q.partner.as_deref() {
+            Some(p) => Some(self.resolve_partner(actor, p)?.org.id),
+            None => None,
+        };
+        let pops = match q.population.as_deref() {
             Some(p) => vec![self.resolve_own_population(actor, p)?],
             None => {
                 let all = store::populations::of_org(&self.conn, actor.org.id)?;
@@ -329,11 +515,19 @@ impl Engine {
         let mut hits: HashMap<i64, BTreeMap<i64, (PopulationType, String, String)>> =
             HashMap::new();
         for (p, visible) in self.record_level_partners(actor)? {
+            if only_partner.is_some_and(|id| id != p.org.id)
+                || q.label
+                    .is_some_and(|l| labels.get(&p.org.id).copied().unwrap_or(Label::Unknown) != l)
+            {
+                continue;
+            }
             for v in visible.iter().filter(|v| {
                 matches!(
                     v.population.pop_type,
                     PopulationType::Customers | PopulationType::OpenOpportunities
-                )
+                ) && q
+                    .partner_population_type
+                    .is_none_or(|t| t == v.population.pop_type)
             }) {
                 let theirs = self.pop_keys(v.population.id)?;
                 for (mine, _) in keys.overlapping(&theirs) {
@@ -388,17 +582,21 @@ impl Engine {
                 }
             })
             .collect();
+        let best = |a: &PipelineAccount| a.partners.first().map(|p| p.label);
         accounts.sort_by(|a, b| {
-            b.top_prospect
-                .cmp(&a.top_prospect)
-                .then(b.partners.len().cmp(&a.partners.len()))
-                .then(
-                    a.record
-                        .name
-                        .to_lowercase()
-                        .cmp(&b.record.name.to_lowercase()),
-                )
-                .then(a.record.id.cmp(&b.record.id))
+            match q.sort {
+                PipelineSort::Partners => b.top_prospect.cmp(&a.top_prospect),
+                PipelineSort::Label => best(b).cmp(&best(a)),
+            }
+            .then(b.top_prospect.cmp(&a.top_prospect))
+            .then(b.partners.len().cmp(&a.partners.len()))
+            .then(
+                a.record
+                    .name
+                    .to_lowercase()
+                    .cmp(&b.record.name.to_lowercase()),
+            )
+            .then(a.record.id.cmp(&b.record.id))
         });
         let total = accounts.len();
         accounts.truncate(limit);
@@ -414,13 +612,65 @@ impl Engine {
     pub fn deal_navigator(
         &self,
         actor: &Actor,
+        q: &DealQuery,
         limit: usize,
         as_of: Option<NaiveDate>,
     ) -> Result<DealNavigator> {
         let fx = self.fx_table()?;
-        let open: Vec<_> = store::opportunities::of_org(&self.conn, actor.org.id)?
+        if let (Some(lo), Some(hi)) = (q.min_amount_usd, q.max_amount_usd)
+            && lo > hi
+        {
+            return Err(invalid(format!(
+                "The amount range is empty: min {lo} is above max {hi}."
+            )));
+        }
+        if let (Some(lo), Some(hi)) = (q.close_from, q.close_to)
+            && lo > hi
+        {
+            return Err(invalid(format!(
+                "The close-date range is empty: {lo} is after {hi}."
+            )));
+        }
+        let only_account = match q.account.as_deref() {
+            Some(a) => Some(self.resolve_own_account(actor, a)?.id),
+            None => None,
+        };
+        let only_partner = match q.partner.as_deref() {
+            Some(p) => Some(self.resolve_partner(actor, p)?.org.id),
+            None => None,
+        };
+        let usd = |d: &store::opportunities::Deal| {
+            d.amount
+                .and_then(|a| fx.to_usd(a, d.currency.as_deref().unwrap_or("USD")))
+        };
+        let all_open: Vec<_> = store::opportunities::of_org(&self.conn, actor.org.id)?
             .into_iter()
             .filter(|d| d.is_closed == Some(false))
+            .collect();
+        let open_total = all_open.len();
+        let open: Vec<_> = all_open
+            .into_iter()
+            .filter(|d| {
+                let close = d.close_date.as_deref().and_then(|c| {
+                    NaiveDate::parse_from_str(c.get(..10).unwrap_or(c), "%Y-%m-%d").ok()
+                });
+                only_account.is_none_or(|id| id == d.record_id)
+                    && q.stage.as_deref().is_none_or(|st| {
+                        d.stage
+                            .as_deref()
+                            .is_some_and(|x| x.trim().eq_ignore_ascii_case(st.trim()))
+                    })
+                    && (q.min_amount_usd.is_none() && q.max_amount_usd.is_none()
+                        || usd(d).is_some_and(|a| {
+                            q.min_amount_usd.is_none_or(|lo| a >= lo)
+                                && q.max_amount_usd.is_none_or(|hi| a <= hi)
+                        }))
+                    && (q.close_from.is_none() && q.close_to.is_none()
+                        || close.is_some_and(|c| {
+                            q.close_from.is_none_or(|lo| c >= lo)
+                                && q.close_to.is_none_or(|hi| c <= hi)
+                        }))
+            })
             .collect();
         let keys = PopKeys::new(
             open.iter()
@@ -443,6 +693,12 @@ impl Engine {
         // record id -> partner id -> best (signal, population, partner name)
         let mut hits: HashMap<i64, HashMap<i64, (Signal, String, String)>> = HashMap::new();
         for (p, visible) in self.record_level_partners(actor)? {
+            if only_partner.is_some_and(|id| id != p.org.id)
+                || q.label
+                    .is_some_and(|l| labels.get(&p.org.id).copied().unwrap_or(Label::Unknown) != l)
+            {
+                continue;
+            }
             for v in &visible {
                 let Some(signal) = Signal::of(v.population.pop_type) else {
                     continue;
@@ -507,6 +763,12 @@ impl Engine {
                         .collect()
                 })
                 .unwrap_or_default();
+            if let Some(sig) = q.signal {
+                recs.retain(|r| r.signal == sig);
+            }
+            if recs.is_empty() && (q.only_with_help || q.narrows_recommendations()) {
+                continue;
+            }
             recs.sort_by(|a, b| {
                 b.signal
                     .cmp(&a.signal)
@@ -526,9 +788,7 @@ impl Engine {
                     stage: d.stage.clone(),
                     amount: d.amount,
                     currency: d.currency.clone(),
-                    amount_usd: d
-                        .amount
-                        .and_then(|a| fx.to_usd(a, d.currency.as_deref().unwrap_or("USD"))),
+                    amount_usd: usd(d),
                     open_date: d.open_date.clone(),
                     close_date: d.close_date.clone(),
                 },
@@ -537,23 +797,41 @@ impl Engine {
             });
         }
         let best = |i: &NavigatorItem| i.recommendations.first().map(|r| r.signal);
-        items.sort_by(|a, b| {
+        let amount = |i: &NavigatorItem| i.opportunity.amount_usd.unwrap_or(0.0);
+        // Deals without a close date sort last by close date.
+        let close = |i: &NavigatorItem| {
+            i.opportunity
+                .close_date
+                .clone()
+                .unwrap_or_else(|| "9999".into())
+        };
+        let by_help = |a: &NavigatorItem, b: &NavigatorItem| {
             best(b)
                 .cmp(&best(a))
                 .then(b.recommendations.len().cmp(&a.recommendations.len()))
-                .then(
-                    b.opportunity
-                        .amount_usd
-                        .unwrap_or(0.0)
-                        .total_cmp(&a.opportunity.amount_usd.unwrap_or(0.0)),
-                )
-                .then(a.opportunity.id.cmp(&b.opportunity.id))
+        };
+        items.sort_by(|a, b| {
+            match q.sort {
+                DealSort::Help => by_help(a, b).then(amount(b).total_cmp(&amount(a))),
+                DealSort::Amount => amount(b).total_cmp(&amount(a)).then(by_help(a, b)),
+                DealSort::CloseDate => close(a).cmp(&close(b)).then(by_help(a, b)),
+            }
+            .then(a.opportunity.id.cmp(&b.opportunity.id))
         });
-        let total = items.len();
+        let mut summary = DealSummary::default();
+        for i in &items {
+            summary.deals += 1;
+            summary.amount_usd += amount(i);
+            if !i.recommendations.is_empty() {
+                summary.deals_with_help += 1;
+                summary.amount_usd_with_help += amount(i);
+            }
+        }
         items.truncate(limit);
         Ok(DealNavigator {
-            open_opportunities: total,
-            truncated: total > items.len(),
+            open_opportunities: open_total,
+            truncated: summary.deals > items.len(),
+            summary,
             opportunities: items,
         })
     }

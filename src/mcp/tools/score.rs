@@ -5,8 +5,9 @@
 use super::data::DataSourceOut;
 use super::{default_limit, opt_text};
 use crate::engine::{
-    AccountRef, DealRecommendation, FxRate, LookupPartner, NavigatorItem, PartnerScore,
-    PipelineAccount, Signal, TopPartner, TopSort, as_of_arg,
+    AccountRef, DealQuery, DealRecommendation, DealSummary, FxRate, LookupPartner, NavigatorItem,
+    PartnerScore, PipelineAccount, PipelineQuery, Signal, TopPartner, TopSort, as_of_arg,
+    parse_as_of, parse_label,
 };
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{self, clean, clean_all, clean_fields, clean_opt};
@@ -325,12 +326,38 @@ pub struct NavigatorItemOut {
     pub recommendations_truncated: bool,
 }
 
+/// Totals over every deal the filters matched (all pages), in whole USD.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct DealSummaryOut {
+    /// Deals matched.
+    pub deals: usize,
+    /// Of those, the deals at least one partner can help with.
+    pub deals_with_help: usize,
+    /// Their total amount in USD at the current rates.
+    pub amount_usd: i64,
+    pub amount_usd_with_help: i64,
+}
+
+impl From<DealSummary> for DealSummaryOut {
+    fn from(m: DealSummary) -> Self {
+        DealSummaryOut {
+            deals: m.deals,
+            deals_with_help: m.deals_with_help,
+            amount_usd: m.amount_usd.round() as i64,
+            amount_usd_with_help: m.amount_usd_with_help.round() as i64,
+        }
+    }
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DealNavigatorOut {
-    /// Your open opportunities, those with the strongest partner signal first.
+    /// Your open opportunities matching the filters, in the order `sort` asks.
     pub opportunities: Vec<NavigatorItemOut>,
-    /// Open opportunities in all (every page).
+    /// Your open opportunities in all, before filters.
     pub open_opportunities: usize,
+    /// Totals over every deal the filters matched (all pages): answers "how many / how much" without paging.
+    pub summary: DealSummaryOut,
     /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
 }
@@ -381,8 +408,9 @@ fn default_crm_name() -> String {
     "crm".into()
 }
 
+/// Large enough for every partner of a normal network.
 fn default_top_limit() -> usize {
-    20
+    50
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -416,7 +444,7 @@ pub struct PartnerScoreIn {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct TopPartnersIn {
-    /// How many partners to return (1-200; default 20).
+    /// How many partners to return (1-200; default 50, every partner of most networks).
     #[serde(default = "default_top_limit")]
     pub limit: usize,
     /// score (label, then s, then coverage: the default), overlap_count, coverage or win_rate_lift.
@@ -432,6 +460,18 @@ pub struct PipelineIn {
     /// One of your populations (id or name) to search instead of your prospects.
     #[serde(default, deserialize_with = "super::id_or_name")]
     pub population: String,
+    /// Only accounts this partner (id, name or domain) has as a customer or open opportunity.
+    #[serde(default, deserialize_with = "super::id_or_name")]
+    pub partner: String,
+    /// Only partners with this Partner Score label: High, Medium, Low, None or Unknown.
+    #[serde(default)]
+    pub label: String,
+    /// Only the partners' `customers` or `open_opportunities`.
+    #[serde(default)]
+    pub partner_population_type: String,
+    /// `partners` (top prospects first, then most partners: the default) or `label` (best partner label first).
+    #[serde(default)]
+    pub sort: String,
     /// Page size (1-200).
     #[serde(default = "default_limit")]
     pub limit: usize,
@@ -442,6 +482,39 @@ pub struct PipelineIn {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DealNavigatorIn {
+    /// Only the deals on this account of yours (record id, domain or company name).
+    #[serde(default, deserialize_with = "super::id_or_name")]
+    pub account: String,
+    /// Only this partner's recommendations (id, name or domain), and the deals it can help with.
+    #[serde(default, deserialize_with = "super::id_or_name")]
+    pub partner: String,
+    /// Only recommendations of partners with this Partner Score label: High, Medium, Low, None or Unknown.
+    #[serde(default)]
+    pub label: String,
+    /// Only recommendations with this signal: customer, open_opportunity or prospect.
+    #[serde(default)]
+    pub signal: String,
+    /// Only deals in this stage (case-insensitive).
+    #[serde(default)]
+    pub stage: String,
+    /// Smallest amount in USD; 0 or omitted: no lower bound.
+    #[serde(default)]
+    pub min_amount_usd: f64,
+    /// Largest amount in USD; 0 or omitted: no upper bound.
+    #[serde(default)]
+    pub max_amount_usd: f64,
+    /// Close date from, YYYY-MM-DD (inclusive).
+    #[serde(default)]
+    pub close_from: String,
+    /// Close date to, YYYY-MM-DD (inclusive).
+    #[serde(default)]
+    pub close_to: String,
+    /// true: only deals at least one partner can help with.
+    #[serde(default)]
+    pub only_with_help: bool,
+    /// `help` (strongest partner signal first: the default), `amount` (largest USD amount first) or `close_date` (soonest first).
+    #[serde(default)]
+    pub sort: String,
     /// Page size (1-200).
     #[serde(default = "default_limit")]
     pub limit: usize,
@@ -596,7 +669,7 @@ impl PartnermapServer {
     }
 
     #[tool(
-        description = "Pipeline generation: your prospects (or the population you name) that are customers or open opportunities of your partners, each with the partners behind it and their Partner Score labels. A top_prospect is a customer of two or more High partners: they come first and are the best accounts to ask partners for an introduction. Only partner populations shared with you at overlaps or full are used. Pages with `cursor`/`next_cursor`. Next: account_lookup on an account for what each partner shares about it.",
+        description = "Pipeline generation: your prospects (or the population you name) that are customers or open opportunities of your partners, each with the partners behind it and their Partner Score labels. A top_prospect is a customer of two or more High partners: they come first and are the best accounts to ask partners for an introduction. Only partner populations shared with you at overlaps or full are used. Narrow with `partner`, `label` (e.g. High: your best partners) and `partner_population_type`; `sort` partners or label. Pages with `cursor`/`next_cursor`. Next: account_lookup on an account for what each partner shares about it.",
         annotations(
             title = "Pipeline generation",
             read_only_hint = true,
@@ -607,13 +680,20 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<PipelineIn>,
     ) -> Result<Json<PipelineOut>, String> {
-        let population = opt_text(args.population);
-        let scope = format!(
-            "pipeline_generation|{}",
-            population.as_deref().unwrap_or("")
-        );
+        let q = PipelineQuery {
+            population: opt_text(args.population),
+            partner: opt_text(args.partner),
+            label: opt_text(args.label)
+                .as_deref()
+                .map(parse_label)
+                .transpose()
+                .map_err(render::error)?,
+            partner_population_type: super::opt_arg(&args.partner_population_type)?,
+            sort: args.sort.parse().map_err(render::error)?,
+        };
+        let scope = format!("pipeline_generation|{q:?}");
         let p = self
-            .read(move |e, a| e.pipeline_generation(a, population.as_deref(), usize::MAX))
+            .read(move |e, a| e.pipeline_generation(a, &q, usize::MAX))
             .await?;
         let top_prospects = p.accounts.iter().filter(|a| a.top_prospect).count();
         let (page, next_cursor) = render::page(p.accounts, &scope, &args.cursor, args.limit)?;
@@ -627,7 +707,7 @@ impl PartnermapServer {
     }
 
     #[tool(
-        description = "Deal navigator: your open opportunities, each with the partners that can help win it and the signal behind each: the account is the partner's customer (strongest), open opportunity, or prospect; a recent thread with the partner about the account lifts it. The partner's Partner Score label is context, not the ranking key. Deals with the strongest signals come first; amounts also in USD at the current exchange rates. Pages with `cursor`/`next_cursor`. Next: account_lookup for an account, partner_score for a partner.",
+        description = "Deal navigator: your open opportunities, each with the partners that can help win it and the signal behind each: the account is the partner's customer (strongest), open opportunity, or prospect; a recent thread with the partner about the account lifts it. The partner's Partner Score label is context, not the ranking key. `summary` totals every matching deal (count and USD, with and without partner help), so the first page answers 'how many / how much'. Filter instead of paging: `account` (one deal's co-sell), `partner`, `label`, `signal`, `stage`, `min_amount_usd`/`max_amount_usd`, `close_from`/`close_to`, `only_with_help`; `sort` help (default), amount (biggest deal first) or close_date. Next: account_lookup for an account, partner_score for a partner.",
         annotations(
             title = "Deal navigator",
             read_only_hint = true,
@@ -638,14 +718,39 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<DealNavigatorIn>,
     ) -> Result<Json<DealNavigatorOut>, String> {
+        let date = |t: String| {
+            opt_text(t)
+                .as_deref()
+                .map(parse_as_of)
+                .transpose()
+                .map_err(render::error)
+        };
+        let q = DealQuery {
+            account: opt_text(args.account),
+            partner: opt_text(args.partner),
+            label: opt_text(args.label)
+                .as_deref()
+                .map(parse_label)
+                .transpose()
+                .map_err(render::error)?,
+            signal: super::opt_arg(&args.signal)?,
+            stage: opt_text(args.stage),
+            min_amount_usd: (args.min_amount_usd > 0.0).then_some(args.min_amount_usd),
+            max_amount_usd: (args.max_amount_usd > 0.0).then_some(args.max_amount_usd),
+            close_from: date(args.close_from)?,
+            close_to: date(args.close_to)?,
+            only_with_help: args.only_with_help,
+            sort: args.sort.parse().map_err(render::error)?,
+        };
+        let scope = format!("deal_navigator|{q:?}");
         let d = self
-            .read(move |e, a| e.deal_navigator(a, usize::MAX, None))
+            .read(move |e, a| e.deal_navigator(a, &q, usize::MAX, None))
             .await?;
-        let (page, next_cursor) =
-            render::page(d.opportunities, "deal_navigator", &args.cursor, args.limit)?;
+        let (page, next_cursor) = render::page(d.opportunities, &scope, &args.cursor, args.limit)?;
         Ok(Json(DealNavigatorOut {
             opportunities: page.into_iter().map(navigator_item).collect(),
             open_opportunities: d.open_opportunities,
+            summary: DealSummaryOut::from(d.summary),
             next_cursor,
         }))
     }
