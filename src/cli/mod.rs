@@ -2,6 +2,7 @@
 //! engine operation and prints the result: a short human form, or JSON with `--json`.
 
 mod demo;
+mod insights;
 mod mcp;
 mod print;
 mod score;
@@ -121,6 +122,8 @@ enum Command {
     Score(score::ScoreCmd),
     #[command(flatten)]
     Sharing(sharing::SharingCmd),
+    #[command(flatten)]
+    Insights(insights::InsightsCmd),
     #[command(flatten)]
     Mcp(mcp::McpCmd),
     #[command(flatten)]
@@ -364,6 +367,10 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Sharing(cmd) => {
             let a = actor(&engine, &g)?;
             sharing::run(cmd, &mut engine, &a, &out)?;
+        }
+        Command::Insights(cmd) => {
+            let a = actor(&engine, &g)?;
+            engine.snapshot(|e| insights::run(e, &a, cmd, g.json))?;
         }
         Command::Mcp(cmd) => mcp::run(cmd, engine, g.as_user.clone())?,
         Command::Demo(_) => unreachable!("handled before the database is opened"),
