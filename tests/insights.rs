@@ -419,8 +419,8 @@ fn assert_compact(v: &Value, path: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_three_tools_over_mcp() {
     let n = network();
-    let db = n.db.clone();
-    drop(n);
+    let (_dir, db) = (n.dir, n.db);
+    drop(n.e);
     let c = mcp_common::connect(&db, VERA, &[("PARTNERMAP_NOW", NOW)], false).await;
     for t in ["partner_suggestions", "partner_influence", "new_accounts"] {
         let tool = &c.tools[t];
@@ -534,8 +534,8 @@ async fn the_three_tools_over_mcp() {
 #[test]
 fn the_three_cli_verbs() {
     let n = network();
-    let db = n.db.clone();
-    drop(n);
+    let (_dir, db) = (n.dir, n.db);
+    drop(n.e);
     let run = |args: &[&str]| -> String {
         let out = std::process::Command::new(mcp_common::BIN)
             .env("PARTNERMAP_DB", &db)

@@ -20,6 +20,7 @@ pub const MAX_PERIOD_DAYS: i64 = 3_660;
 
 /// An organization named in an answer: id and name.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
 pub struct OrgRef {
     /// The organization's id; pass it as `partner` to other tools.
     pub id: i64,
@@ -28,6 +29,7 @@ pub struct OrgRef {
 
 /// A closed date range, both days included.
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
 pub struct Period {
     /// First day, YYYY-MM-DD.
     #[schemars(with = "String")]
@@ -167,6 +169,7 @@ fn parse_period(s: &str) -> Result<Period> {
 
 /// How the rows of an influence answer are split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, JsonSchema)]
+#[schemars(inline)]
 #[serde(rename_all = "snake_case")]
 pub enum InfluenceGroup {
     /// One row per partner.
@@ -191,6 +194,7 @@ impl std::str::FromStr for InfluenceGroup {
 
 /// Deals opened, won and lost, with their amounts in whole USD at the current exchange rates.
 #[derive(Debug, Clone, Default, Serialize, JsonSchema, PartialEq)]
+#[schemars(inline)]
 pub struct Measures {
     /// Deals whose open date is in the period.
     pub opened: i64,
@@ -268,6 +272,7 @@ struct DealFacts {
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[schemars(inline)]
 pub struct InfluenceTotals {
     /// Deals on accounts that overlap a partner (the named one, or any active partner).
     pub with_partner: Measures,
@@ -278,6 +283,7 @@ pub struct InfluenceTotals {
 /// One row: a partner (group_by partner) or a month (group_by period), with the measures of
 /// the deals with that partner (or, per month, with any partner / the named one).
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq)]
+#[schemars(inline)]
 pub struct InfluenceRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partner: Option<OrgRef>,

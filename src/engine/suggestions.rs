@@ -19,6 +19,7 @@ use std::collections::HashMap;
 
 /// An organization suggested as a partner.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
 pub struct SuggestedOrg {
     /// The organization's id; pass its name or domain to invite_partner.
     pub id: i64,
@@ -29,6 +30,7 @@ pub struct SuggestedOrg {
 
 /// Where the relationship stands.
 #[derive(Debug, Clone, Copy, Serialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord)]
+#[schemars(inline)]
 #[serde(rename_all = "snake_case")]
 pub enum SuggestionStatus {
     /// Never partnered: invite them with invite_partner.
@@ -45,6 +47,7 @@ pub enum SuggestionStatus {
 
 /// One reason to partner with an organization.
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SuggestionSignal {
     /// The organization's domain is an account in one of your populations.
@@ -61,6 +64,7 @@ pub enum SuggestionSignal {
 }
 
 #[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
 pub struct Suggestion {
     pub org: SuggestedOrg,
     pub status: SuggestionStatus,
