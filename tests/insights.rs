@@ -587,3 +587,57 @@ fn the_three_cli_verbs() {
     let text = run(&["new-accounts", "--partner", "Umber"]);
     assert!(text.contains("Kite") && text.contains("Gale"), "{text}");
 }
+
+/// The text copy of a successful call (what the model reads), its length in characters.
+async fn text_len(c: &mcp_common::Client, tool: &str, args: Value) -> (Value, usize) {
+    let v = c.ok(tool, args.clone()).await;
+    let n = serde_json::to_string(&v).unwrap().chars().count();
+    (v, n)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_on_the_demo_network_fit_a_context_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("demo.db");
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    let s = partnermap::demo::build(
+        &db,
+        &partnermap::demo::Options {
+            seed: partnermap::demo::DEFAULT_SEED,
+            scale: 1.0,
+            today: Some(day),
+            progress: false,
+        },
+    )
+    .unwrap();
+    let c = mcp_common::connect(&db, &s.acting_user.email, &[("PARTNERMAP_NOW", NOW)], false).await;
+    for (tool, args, max) in [
+        ("partner_suggestions", json!({}), 12_000),
+        ("partner_suggestions", json!({"limit": 100}), 40_000),
+        ("partner_influence", json!({}), 12_000),
+        ("partner_influence", json!({"limit": 100}), 40_000),
+        (
+            "partner_influence",
+            json!({"period": "2026", "group_by": "period"}),
+            12_000,
+        ),
+        ("new_accounts", json!({}), 12_000),
+        ("new_accounts", json!({"limit": 100}), 40_000),
+    ] {
+        let (v, n) = text_len(&c, tool, args.clone()).await;
+        eprintln!("{tool} {args}: {n} characters");
+        assert!(n <= max, "{tool} {args}: {n} characters");
+        assert_compact(&v, tool);
+    }
+    // The first page answers "how many / how much": totals beside every list.
+    let (v, _) = text_len(&c, "new_accounts", json!({})).await;
+    assert_eq!(v["accounts"].as_array().unwrap().len(), 20);
+    assert!(v["total"].as_i64().unwrap() > 100 && v["next_cursor"].is_string());
+    let (v, _) = text_len(&c, "new_accounts", json!({"limit": 100})).await;
+    let page = v["accounts"].as_array().unwrap().len();
+    assert!((50..=100).contains(&page), "{page}");
+    let (v, _) = text_len(&c, "partner_influence", json!({})).await;
+    let with = &v["totals"]["with_partner"];
+    assert!(with["opened"].as_i64().unwrap() > 0 && with["won_usd"].as_i64().unwrap() > 0);
+    c.close().await;
+}

@@ -143,10 +143,12 @@ pub fn run(engine: &Engine, actor: &Actor, cmd: InsightsCmd, json: bool) -> Resu
                 engine.partner_influence(actor, p, partner.as_deref(), group_by, limit.max(1))?;
             emit(json, &r, || {
                 let mut t = format!(
-                    "Partner influence {} to {}:\n  with partner     {}\n  without partner  {}\n",
+                    "Partner influence {} to {}:\n  {:<24} {}\n  {:<24} {}\n",
                     r.period.from,
                     r.period.to,
+                    "with partner",
                     measures(&r.totals.with_partner),
+                    "without partner",
                     measures(&r.totals.without_partner)
                 );
                 for row in &r.rows {
@@ -155,7 +157,7 @@ pub fn run(engine: &Engine, actor: &Actor, cmd: InsightsCmd, json: bool) -> Resu
                         (_, Some(m)) => m.clone(),
                         _ => String::new(),
                     };
-                    t.push_str(&format!("  {label:<16} {}\n", measures(&row.measures)));
+                    t.push_str(&format!("  {label:<24} {}\n", measures(&row.measures)));
                 }
                 if let Some(n) = r.rows_omitted {
                     t.push_str(&format!("  … {n} more partner(s); raise --limit\n"));

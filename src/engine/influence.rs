@@ -76,6 +76,11 @@ impl Period {
             }
             (None, None, None) => Period::quarter_of(today),
         };
+        if p.from.year() < 1900 || p.to.year() > 2999 {
+            return Err(invalid(
+                "The period must lie between the years 1900 and 2999.",
+            ));
+        }
         if p.from > p.to {
             return Err(invalid(format!(
                 "The period starts ({}) after it ends ({}); swap `from` and `to`.",
@@ -512,6 +517,7 @@ mod tests {
         assert!(Period::parse(None, None, Some("2026-01-01"), today).is_err());
         assert!(Period::parse(None, Some("2026-02-01"), Some("2026-01-01"), today).is_err());
         assert!(Period::parse(None, Some("2000-01-01"), Some("2026-01-01"), today).is_err());
+        assert!(Period::parse(None, Some("9999-01-01"), Some("9999-12-31"), today).is_err());
     }
 
     #[test]

@@ -68,7 +68,8 @@ pub enum SuggestionSignal {
 pub struct Suggestion {
     pub org: SuggestedOrg,
     pub status: SuggestionStatus,
-    /// Strongest first.
+    /// Strongest first; absent when the only reason is a waiting invitation (see status).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub signals: Vec<SuggestionSignal>,
 }
 

@@ -27,7 +27,7 @@ fn default_influence_rows() -> i64 {
     25
 }
 fn default_new_accounts() -> i64 {
-    25
+    20
 }
 
 /// A `limit` argument: 1 to [`MAX_INSIGHT_LIMIT`].
@@ -79,7 +79,7 @@ pub struct NewAccountsIn {
     /// Only accounts in partner populations of this type: customers, open_opportunities, prospects or custom.
     #[serde(default)]
     pub population_type: String,
-    /// Page size (1-100; default 25).
+    /// Page size (1-100; default 20).
     #[serde(default = "default_new_accounts")]
     pub limit: i64,
     /// The `next_cursor` of the previous page; empty for the first page.
