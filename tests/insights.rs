@@ -310,7 +310,7 @@ fn new_accounts_come_only_from_full_sharing() {
     // An offline partner's record: every field (empty ones left out).
     assert_eq!(
         Value::Object(r.accounts[2].partner_record.clone()),
-        json!({"name": "Kite", "website": "kite.com", "domain": "kite.com", "type": "Customer", "industry": "Travel"})
+        json!({"name": "Kite", "website": "kite.com", "domain": "kite.com", "type": "Customer", "industry": "Tra\u{1b}vel\nCo"})
     );
     assert_eq!(
         Value::Object(r.accounts[1].partner_record.clone()),
@@ -508,6 +508,8 @@ async fn the_three_tools_over_mcp() {
         .ok("new_accounts", json!({"limit": 2, "cursor": cursor}))
         .await;
     assert_eq!(b["accounts"][0]["partner_record"]["name"], "Kite");
+    // Text another organization wrote reaches the model cleaned.
+    assert_eq!(b["accounts"][0]["partner_record"]["industry"], "Travel Co");
     assert!(b.get("next_cursor").is_none());
     // A cursor only works for the list it came from.
     assert!(

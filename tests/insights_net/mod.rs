@@ -22,7 +22,8 @@
 //!   industry), Prospects {Crane, Ivy} at counts.
 //! - Lyra (online, active): Customers {Bolt, Delta, Jade} hidden from Vega, Prospects {Gale} at
 //!   overlaps (name).
-//! - Umber (offline, Vega's): customers {Echo, Kite}, prospects {Gale}.
+//! - Umber (offline, Vega's): customers {Echo, Kite}, prospects {Gale}. Kite's industry carries
+//!   an escape character and a line break (cleaned over MCP).
 //!
 //! Other organizations: Nadir (customers Acme, Bolt, Crane, Delta; never invited; active partner
 //! of Orion and Lyra), Xeno (never invited; active partner of Orion), Yarrow (declined Vega's
@@ -242,7 +243,7 @@ Delta,delta.com,Customer,
         Some("Umber"),
         "umber.csv",
         "Echo,echo.com,Customer,
-Kite,kite.com,Customer,Travel
+Kite,kite.com,Customer,\"Tra\u{1b}vel\nCo\"
 Gale,gale.com,Prospect,
 ",
         &[
