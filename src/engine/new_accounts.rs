@@ -250,9 +250,20 @@ impl Engine {
                     }
                 }
             }
+            // name, website and domain first, then the other fields up to the cap.
             let n_fields = fields.len();
-            let fields: Map<String, Value> =
-                fields.into_iter().take(MAX_FIELDS_PER_ACCOUNT).collect();
+            let first = |k: &str| !["name", "website", "domain"].contains(&k);
+            let mut keys: Vec<&String> = fields.keys().collect();
+            keys.sort_by_key(|k| first(k));
+            let keep: Vec<String> = keys
+                .into_iter()
+                .take(MAX_FIELDS_PER_ACCOUNT)
+                .cloned()
+                .collect();
+            let fields: Map<String, Value> = fields
+                .into_iter()
+                .filter(|(k, _)| keep.contains(k))
+                .collect();
             let n_partners = hits.len();
             rows.push(NewAccount {
                 fields_omitted: (n_fields > fields.len()).then(|| (n_fields - fields.len()) as i64),
