@@ -150,6 +150,9 @@ async fn partner_strings_are_made_safe_and_exports_neutralize_formulas() {
         ("deal_navigator", json!({"limit": 200})),
         ("account_lookup", json!({"account": "acme.com"})),
         ("account_lookup", json!({"account": "stark.com"})),
+        ("partner_suggestions", json!({"limit": 100})),
+        ("partner_influence", json!({"period": "2026", "limit": 100})),
+        ("new_accounts", json!({"limit": 100})),
     ] {
         outputs.push((tool, a.ok(tool, args).await));
     }

@@ -309,6 +309,15 @@ fn spec_argument_names_are_present() {
         ),
         ("post_to_thread", &["thread", "message"]),
         ("list_threads", &["partner", "cursor"]),
+        ("partner_suggestions", &["limit"]),
+        (
+            "partner_influence",
+            &["from", "to", "period", "partner", "group_by"],
+        ),
+        (
+            "new_accounts",
+            &["partner", "population_type", "limit", "cursor"],
+        ),
     ];
     for (tool, args) in want {
         let def = defs

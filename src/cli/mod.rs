@@ -3,6 +3,7 @@
 
 mod dashboard;
 mod demo;
+mod insights;
 mod mcp;
 mod print;
 mod score;
@@ -122,6 +123,8 @@ enum Command {
     Score(score::ScoreCmd),
     #[command(flatten)]
     Sharing(sharing::SharingCmd),
+    #[command(flatten)]
+    Insights(insights::InsightsCmd),
     #[command(flatten)]
     Mcp(mcp::McpCmd),
     #[command(flatten)]
@@ -367,6 +370,10 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Sharing(cmd) => {
             let a = actor(&engine, &g)?;
             sharing::run(cmd, &mut engine, &a, &out)?;
+        }
+        Command::Insights(cmd) => {
+            let a = actor(&engine, &g)?;
+            engine.snapshot(|e| insights::run(e, &a, cmd, g.json))?;
         }
         Command::Mcp(cmd) => mcp::run(cmd, engine, g.as_user.clone())?,
         Command::Dashboard(cmd) => dashboard::run(cmd, engine, g.as_user.clone(), g.json)?,

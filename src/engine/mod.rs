@@ -8,6 +8,8 @@ mod exports;
 mod filters;
 mod fx;
 mod imports;
+mod influence;
+mod new_accounts;
 mod orgs;
 mod overlaps;
 mod partnerships;
@@ -18,6 +20,7 @@ mod score;
 mod search;
 mod share_requests;
 mod sharing;
+mod suggestions;
 mod threads;
 
 pub use crm::CrmImportReport;
@@ -25,6 +28,10 @@ pub use exports::ExportResult;
 pub use filters::{Filter, FilterOp};
 pub use fx::{FxRate, FxTable, FxUpdate};
 pub use imports::{DataSourceRef, ImportReport, ImportSpec};
+pub use influence::{
+    Influence, InfluenceGroup, InfluenceRow, InfluenceTotals, Measures, OrgRef, Period,
+};
+pub use new_accounts::{NewAccount, NewAccountPartner, NewAccounts};
 pub use orgs::{InitOrg, NewUser};
 pub use overlaps::{OverlapCell, PopRef};
 pub use partnerships::{Deleted, PartnerDetail, PartnerSummary, PartnershipView, SideSharing};
@@ -43,6 +50,7 @@ pub use score::{PartnerId, PartnerScore, Reason, SideMetrics, parse_as_of};
 pub use search::SearchResult;
 pub use share_requests::{NewShareRequest, ShareRequestView, UserRef};
 pub use sharing::SharingView;
+pub use suggestions::{SuggestedOrg, Suggestion, SuggestionSignal, SuggestionStatus, Suggestions};
 pub use threads::{MessageView, NewThread, Person, ThreadView};
 
 use crate::error::Result;

@@ -64,7 +64,8 @@ impl PartnermapServer {
         let mut router = Self::partners_router()
             + Self::data_router()
             + Self::sharing_router()
-            + Self::score_router();
+            + Self::score_router()
+            + Self::insights_router();
         super::views::attach(&mut router);
         router
     }

@@ -3,6 +3,7 @@
 //! groups live here.
 
 pub mod data;
+pub mod insights;
 pub mod partners;
 pub mod score;
 pub mod sharing;
