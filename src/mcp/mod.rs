@@ -24,21 +24,39 @@ pub mod render;
 pub mod resources;
 pub mod server;
 pub mod tools;
+pub mod toolsets;
 
 pub use server::PartnermapServer;
+pub use toolsets::ToolsetOptions;
 
 use crate::Engine;
 use rmcp::ServiceExt;
 
-/// The tool definitions exactly as `tools/list` returns them (sorted by name).
+/// Every tool definition (all toolsets) exactly as `tools/list` returns it (sorted by name).
 pub fn tool_definitions() -> Vec<rmcp::model::Tool> {
     PartnermapServer::tool_router().list_all()
 }
 
+/// The tool definitions a server with these options serves.
+pub fn served_tool_definitions(options: &ToolsetOptions) -> Vec<rmcp::model::Tool> {
+    let mut router = PartnermapServer::tool_router();
+    options.filter(&mut router);
+    router.list_all()
+}
+
+/// The server instructions a server with these options sends.
+pub fn instructions(options: &ToolsetOptions) -> String {
+    toolsets::instructions(options, &served_tool_definitions(options))
+}
+
 /// Serves MCP on stdin/stdout until the client disconnects. Only JSON-RPC goes to stdout;
 /// logs go through `tracing` (the binary sends them to stderr).
-pub async fn serve_stdio(engine: Engine, user: Option<String>) -> anyhow::Result<()> {
-    let server = PartnermapServer::new(engine, user);
+pub async fn serve_stdio(
+    engine: Engine,
+    user: Option<String>,
+    options: &ToolsetOptions,
+) -> anyhow::Result<()> {
+    let server = PartnermapServer::with_options(engine, user, options);
     let service = server.serve(rmcp::transport::stdio()).await?;
     tracing::info!("partnermap MCP server ready on stdio");
     service.waiting().await?;

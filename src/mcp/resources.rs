@@ -55,13 +55,12 @@ impl PartnermapServer {
         // Without an acting user there is nothing more to list; reading will explain why.
         if let Ok(partners) = self.call(|e, a| e.list_partners(a, None)).await {
             for p in partners.into_iter().take(MAX_LISTED) {
-                let p = PartnerOut::from(p);
                 resources.push(
                     Resource::new(
                         format!("{PARTNERS_URI}/{}", p.id),
                         format!("partner-{}", p.id),
                     )
-                    .with_title(p.name)
+                    .with_title(render::clean(&p.name))
                     .with_description(format!("Partner ({}).", p.status))
                     .with_mime_type(JSON_MIME),
                 );
@@ -129,7 +128,7 @@ impl PartnermapServer {
                 ),
             ));
         };
-        let text = serde_json::to_string_pretty(&value)
+        let text = serde_json::to_string(&value)
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         Ok(ReadResourceResult::new(vec![
             ResourceContents::text(text, uri).with_mime_type(JSON_MIME),
