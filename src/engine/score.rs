@@ -391,7 +391,8 @@ impl Engine {
             } else if scoring::is_zero_impact(impact) {
                 score.reasons.push(reason(
                     "zero_impact",
-                    "Deals on the partner's customers do exactly as well as the rest (impact 0).".to_string(),
+                    "Deals on the partner's customers do exactly as well as the rest (impact 0)."
+                        .to_string(),
                 ));
             } else {
                 score.label = Label::Medium; // placeholder until percentiles are known

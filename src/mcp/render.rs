@@ -115,9 +115,25 @@ fn clean_to(s: &str, max: usize) -> String {
 /// The JSON Schema `format`s a client validator knows (draft 2020-12); schemars also emits
 /// `uint`, `uint32`, `int64`, `double`..., which clients warn about or reject.
 const STANDARD_FORMATS: &[&str] = &[
-    "date-time", "date", "time", "duration", "email", "idn-email", "hostname", "idn-hostname",
-    "ipv4", "ipv6", "uri", "uri-reference", "iri", "iri-reference", "uuid", "uri-template",
-    "json-pointer", "relative-json-pointer", "regex",
+    "date-time",
+    "date",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uuid",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
 ];
 
 /// A generated schema with only standard `format`s (every other `format` removed, at any depth).
@@ -127,8 +143,7 @@ pub fn standard_schema(
     fn walk(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(m) => {
-                if m
-                    .get("format")
+                if m.get("format")
                     .and_then(|f| f.as_str())
                     .is_some_and(|f| !STANDARD_FORMATS.contains(&f))
                 {

@@ -104,7 +104,11 @@ impl From<PopulationSummary> for PopulationOut {
             sharing_level: p.sharing_level.map(|l| l.to_string()),
             partner_supplied: theirs.then(|| PopulationText {
                 name: Supplied::new(p.name),
-                shared_fields: p.shared_fields.as_deref().map(supplied_all).unwrap_or_default(),
+                shared_fields: p
+                    .shared_fields
+                    .as_deref()
+                    .map(supplied_all)
+                    .unwrap_or_default(),
             }),
         }
     }

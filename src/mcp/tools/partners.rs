@@ -4,13 +4,15 @@
 
 use super::{PartnerOut, PopulationOut, default_limit, opt_arg, opt_text};
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{self, Name, Supplied, clean, clean_all, clean_opt, is_zero, supplied_all};
-use std::collections::BTreeMap;
+use crate::mcp::render::{
+    self, Name, Supplied, clean, clean_all, clean_opt, is_zero, supplied_all,
+};
 use crate::model::PartnershipStatus;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 // ---------- outputs ----------
 

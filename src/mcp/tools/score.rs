@@ -4,17 +4,16 @@
 
 use super::data::DataSourceOut;
 use super::opt_text;
+use super::partners::website_unless_domain;
 use crate::engine::{
     AccountRef, DealRecommendation, FxRate, LookupPartner, NavigatorItem, PartnerScore,
     PipelineAccount, Signal, TopPartner, TopSort, as_of_arg,
 };
 use crate::mcp::PartnermapServer;
-use super::partners::website_unless_domain;
 use crate::mcp::render::{
     self, Name, Ref, Supplied, SuppliedFields, clean, clean_all, clean_fields, clean_opt, is_false,
     is_zero, money, money_opt, pct_opt, sig3, sig3_opt, supplied_all,
 };
-use std::collections::BTreeMap;
 use crate::model::{RequestDirection, ShareRequestStatus};
 use crate::scoring::Metrics;
 use rmcp::handler::server::wrapper::Parameters;
@@ -22,6 +21,7 @@ use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Most partners listed under one account of pipeline_generation; the rest are counted.
@@ -874,7 +874,7 @@ fn sort_name(s: TopSort) -> &'static str {
     }
 }
 
-fn top_out(p: TopPartner) -> TopPartnerOut {
+pub(crate) fn top_out(p: TopPartner) -> TopPartnerOut {
     TopPartnerOut {
         id: p.id,
         label: p.label.to_string(),
@@ -934,7 +934,7 @@ fn recommendation(r: DealRecommendation) -> RecommendationOut {
     }
 }
 
-fn navigator_item(i: NavigatorItem) -> NavigatorItemOut {
+pub(crate) fn navigator_item(i: NavigatorItem) -> NavigatorItemOut {
     let o = i.opportunity;
     let n = i.recommendations.len();
     let (recs, _) = render::cap(i.recommendations, MAX_RECOMMENDATIONS);
@@ -958,7 +958,7 @@ fn navigator_item(i: NavigatorItem) -> NavigatorItemOut {
     }
 }
 
-fn lookup_partner(p: LookupPartner) -> LookupPartnerOut {
+pub(crate) fn lookup_partner(p: LookupPartner) -> LookupPartnerOut {
     LookupPartnerOut {
         partner: Ref::new(p.partner.id, &p.partner.name),
         label: p.label.to_string(),
