@@ -14,10 +14,18 @@
 //!    the model) and the output struct (`Serialize + JsonSchema`, always an object: wrap lists).
 //! 3. Write the fn: `#[tool(description = "...", annotations(...))]`, body
 //!    `self.call(move |engine, actor| engine.op(actor, ...)).await` then map to the output,
-//!    passing partner-supplied text through [`render::clean`] and lists through
-//!    [`render::page`] (with `cursor`/`limit` inputs) or [`render::cap`].
-//! 4. Run `UPDATE_TOOLS=1 cargo test --test tool_catalogue` to write `tools/<name>.json` and the
-//!    README table; review the diff; add calls to the end-to-end tests in `tests/mcp_tools.rs`.
+//!    lists through [`render::page`] (with `cursor`/`limit` inputs, `render::limit_in` refusing
+//!    0) or [`render::cap`] (with a count of what was left out).
+//! 4. Outputs are written for a context window (SPEC §7): `skip_serializing_if` on every
+//!    optional, empty or default field; numbers through `render::pct` / `money` / `sig3`; a
+//!    summary (totals) beside every list. Text another organization wrote is a
+//!    [`render::Supplied`] inside the object's `partner_supplied` member, under the field name
+//!    it would otherwise have (`render::Ref` for a partner by id); the tool's description then
+//!    gets the partner-supplied sentence automatically.
+//! 5. Put the tool in one toolset in [`toolsets`] (the server instructions list it from there).
+//! 6. Run `UPDATE_TOOLS=1 cargo test --test tool_catalogue` to write `tools/<name>.json` and the
+//!    README table; review the diff; add calls to the end-to-end tests in `tests/mcp_tools.rs`,
+//!    and to the size test in `tests/mcp_economy.rs` if it needs arguments.
 
 pub mod prompts;
 pub mod render;

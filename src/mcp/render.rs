@@ -380,12 +380,9 @@ pub fn sig3(x: f64) -> f64 {
     if x == 0.0 || !x.is_finite() {
         return x;
     }
-    let mag = x.abs().log10().floor() as i32;
-    let scale = 10f64.powi(2 - mag);
-    let r = (x * scale).round() / scale;
-    // one more rounding at the right number of decimals removes binary noise (0.30000000000000004)
-    let decimals = (2 - mag).max(0) as usize;
-    format!("{r:.decimals$}").parse().unwrap_or(r)
+    // Scientific notation with 2 decimals is exactly 3 significant digits, at any magnitude
+    // (1e-308 included), and parsing it back removes binary noise (0.30000000000000004).
+    format!("{x:.2e}").parse().unwrap_or(x)
 }
 
 pub fn pct_opt(x: Option<f64>) -> Option<f64> {
@@ -484,6 +481,8 @@ mod tests {
         assert_eq!(sig3(1234.5), 1230.0);
         assert_eq!(sig3(-1.386294361), -1.39);
         assert_eq!(sig3(0.1 + 0.2), 0.3);
+        assert_eq!(sig3(1e-308), 1e-308);
+        assert_eq!(sig3(1.2345e300), 1.23e300);
         assert_eq!(pct(33.333333), 33.3);
         assert_eq!(money(1234.56), 1235);
         assert!(limit_in(0, 100).is_err());

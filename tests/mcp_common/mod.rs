@@ -238,7 +238,10 @@ pub async fn connect_in(
     }
     cmd.arg("mcp")
         .env("PARTNERMAP_DB", db)
-        .env("PARTNERMAP_USER", user);
+        .env("PARTNERMAP_USER", user)
+        // Every tool, unless a test chooses toolsets or read-only mode itself.
+        .env("PARTNERMAP_TOOLSETS", "all")
+        .env_remove("PARTNERMAP_READ_ONLY");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -456,7 +459,7 @@ pub fn cells(v: &Value) -> Vec<(String, String, u64)> {
         .map(|c| {
             (
                 c["my_population"]["name"].as_str().unwrap().to_string(),
-                c["partner_population"]["name"]
+                c["partner_population"]["partner_supplied"]["name"]
                     .as_str()
                     .unwrap()
                     .to_string(),

@@ -195,7 +195,7 @@ pub struct PartnerIn {
 pub struct SearchIn {
     /// Text to find in partner names/domains and in your accounts' names, websites and domains.
     pub query: String,
-    /// Most accounts to return (1-200).
+    /// Most accounts to return (1-200, default 20).
     #[serde(default = "default_search_limit")]
     pub limit: usize,
 }
@@ -335,7 +335,7 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<SearchIn>,
     ) -> Result<Json<SearchOut>, String> {
-        let limit = args.limit.clamp(1, render::MAX_LIST);
+        let limit = render::limit_in(args.limit, render::MAX_LIST)?;
         let r = self
             .read(move |e, a| e.search(a, &args.query, limit))
             .await?;

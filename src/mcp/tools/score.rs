@@ -25,14 +25,14 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Most partners listed under one account of pipeline_generation; the rest are counted.
-const MAX_PARTNERS_PER_ITEM: usize = 5;
+const MAX_PARTNERS_PER_ITEM: usize = 3;
 /// Most partners recommended under one deal of deal_navigator; the rest are counted.
 const MAX_RECOMMENDATIONS: usize = 3;
 /// Page sizes: the default, and the largest (a page at the largest stays under 40,000 characters).
 const TOP_MAX: usize = 100;
-const PIPELINE_DEFAULT: usize = 20;
+const PIPELINE_DEFAULT: usize = 15;
 const PIPELINE_MAX: usize = 60;
-const NAVIGATOR_DEFAULT: usize = 20;
+const NAVIGATOR_DEFAULT: usize = 15;
 const NAVIGATOR_MAX: usize = 60;
 
 // ---------- outputs ----------
@@ -314,7 +314,7 @@ pub struct PipelinePartnerText {
 #[schemars(inline)]
 pub struct PipelineAccountOut {
     pub record: AccountOut,
-    /// The partners that have the account as a customer or open opportunity, best label first (at most 5).
+    /// The partners that have the account as a customer or open opportunity, best label first (at most 3).
     pub partners: Vec<PipelinePartnerOut>,
     /// Partners left out of `partners`.
     #[serde(skip_serializing_if = "is_zero")]
@@ -536,7 +536,7 @@ pub struct PipelineIn {
     /// One of your populations (id or name) to search instead of your prospects.
     #[serde(default, deserialize_with = "super::id_or_name")]
     pub population: String,
-    /// Page size (1-60, default 20).
+    /// Page size (1-60, default 15).
     #[serde(default = "default_pipeline_limit")]
     pub limit: usize,
     /// The `next_cursor` of the previous page; empty for the first page.
@@ -546,7 +546,7 @@ pub struct PipelineIn {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct DealNavigatorIn {
-    /// Page size (1-60, default 20).
+    /// Page size (1-60, default 15).
     #[serde(default = "default_navigator_limit")]
     pub limit: usize,
     /// The `next_cursor` of the previous page; empty for the first page.

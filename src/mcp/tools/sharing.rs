@@ -23,13 +23,13 @@ use std::path::PathBuf;
 
 /// Messages shown per thread in list_threads (the newest); create_thread and post_to_thread
 /// show up to [`MESSAGES_IN_THREAD`].
-const MESSAGES_IN_LIST: usize = 3;
+const MESSAGES_IN_LIST: usize = 5;
 const MESSAGES_IN_THREAD: usize = 20;
 /// Page sizes of the lists here: the default and the largest.
 const THREADS_DEFAULT: usize = 20;
 const THREADS_MAX: usize = 50;
-const REPORT_DEFAULT: usize = 25;
-const REPORT_MAX: usize = 100;
+const REPORT_DEFAULT: usize = 20;
+const REPORT_MAX: usize = 70;
 
 // ---------- outputs ----------
 
@@ -424,7 +424,7 @@ pub struct ReportIn {
     /// A field to sort by: "name", "-employees" or "employees desc" for descending, "partner.owner". Empty: matched accounts by name, then greenfield.
     #[serde(default)]
     pub sort: String,
-    /// Page size (1-100, default 25).
+    /// Page size (1-70, default 20).
     #[serde(default = "default_report_limit")]
     pub limit: usize,
     /// The `next_cursor` of the previous page; empty for the first page.
