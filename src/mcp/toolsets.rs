@@ -55,15 +55,12 @@ pub const TOOLSETS: &[Toolset] = &[
     Toolset {
         name: "sharing",
         default: true,
-        about: "the accounts behind an overlap, and what each side shares",
+        about: "the accounts behind an overlap, and asking for and granting more sharing",
         tools: &[
             "account_mapping_report",
             "list_share_requests",
             "create_share_request",
             "respond_to_share_request",
-            "withdraw_share_request",
-            "set_sharing",
-            "export_report",
         ],
     },
     Toolset {
@@ -75,13 +72,15 @@ pub const TOOLSETS: &[Toolset] = &[
     Toolset {
         name: "admin",
         default: false,
-        about: "partnerships (invite, accept, revoke, offline partners) and exchange rates",
+        about: "partnerships (invite, accept, revoke, offline partners), sharing settings, exchange rates",
         tools: &[
             "invite_partner",
             "respond_to_invitation",
             "revoke_partnership",
             "add_offline_partner",
             "delete_offline_partner",
+            "set_sharing",
+            "withdraw_share_request",
             "list_exchange_rates",
             "set_exchange_rate",
         ],
@@ -89,12 +88,13 @@ pub const TOOLSETS: &[Toolset] = &[
     Toolset {
         name: "data",
         default: false,
-        about: "importing your data and defining populations",
+        about: "data in and out: imports, populations, CSV exports of reports",
         tools: &[
             "import_csv",
             "upload_partner_csv",
             "import_crm",
             "create_population",
+            "export_report",
         ],
     },
     Toolset {
