@@ -479,7 +479,11 @@ async fn tour(net: &Network, c: &Client) {
         .unwrap();
     let text = serde_json::to_string(&p.messages).unwrap();
     assert!(
-        text.contains("Acme Corp") && text.contains("search"),
+        // the account checked and embedded with its deals, partners and threads
+        text.contains("Acme Corp")
+            && text.contains("open_deals")
+            && text.contains("acme.com")
+            && text.contains("create_thread"),
         "{text}"
     );
     assert!(
@@ -493,10 +497,11 @@ async fn tour(net: &Network, c: &Client) {
         .get_prompt(GetPromptRequestParams::new("prioritize_partners"))
         .await
         .unwrap();
+    // the leaderboard for the current quarter, embedded
+    let text = serde_json::to_string(&p.messages).unwrap();
     assert!(
-        serde_json::to_string(&p.messages)
-            .unwrap()
-            .contains("get_overlaps")
+        text.contains("leaderboard") && text.contains("Beta") && text.contains("-Q"),
+        "{text}"
     );
 }
 
