@@ -294,11 +294,41 @@ async fn partner_scores(c: &Client) {
     );
     assert!(s["metrics"].is_null() && s["ratios"].is_null() && s["s"].is_null());
     assert_eq!(s["overlap_count"], 2);
-    // Umber: no customers population (Unknown), coverage still reported: 1 of 8 = 12.5.
+    // A pending share request is mentioned, so the model does not ask twice.
+    assert!(s["pending_share_request"].is_null());
+    let req = c
+        .ok(
+            "create_share_request",
+            json!({"partner": "umbra.com", "level": "overlaps"}),
+        )
+        .await;
+    let id = req["request"]["id"].clone();
+    let s = c.ok("partner_score", json!({"partner": "umbra.com"})).await;
+    assert_eq!(s["pending_share_request"]["id"], id);
+    assert_eq!(s["pending_share_request"]["level"], "overlaps");
+    c.ok("withdraw_share_request", json!({"request": id})).await;
+    let s = c.ok("partner_score", json!({"partner": "umbra.com"})).await;
+    assert!(s["pending_share_request"].is_null());
+    // Umber: no customers population (Unknown), coverage still reported: 1 of 8 = 12.5. The
+    // advice is what works: a share request cannot name a population one cannot see.
     let s = c.ok("partner_score", json!({"partner": "Umber"})).await;
     assert_eq!(
         (&s["label"], &s["reasons"][0]["code"]),
         (&json!("Unknown"), &json!("partner_no_customers"))
+    );
+    let msg = s["reasons"][0]["message"].as_str().unwrap();
+    let offline = s["offline"] == true;
+    assert!(
+        if offline {
+            msg.contains("upload_partner_csv") && msg.contains("create_population")
+        } else {
+            msg.contains("create a customers population") && msg.contains("cannot name")
+        },
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("Umber"),
+        "no partner text in the sentence: {msg}"
     );
     assert_num(&s["coverage_pct"], 12.5);
 
@@ -314,6 +344,10 @@ async fn partner_scores(c: &Client) {
         (&json!("None"), &json!(0))
     );
     assert_eq!(s["as_of"], "2026-02-15");
+    // SPEC §5: with no deal on the partner's side, the ratios and impact are null (absent), not
+    // clamp bounds.
+    assert!(s["ratios"].is_null() && s["impact"].is_null(), "{s}");
+    assert!(s["metrics"]["base"].is_object(), "{s}");
     // A partner id given as a JSON number works too.
     let id = s["partner"]["id"].clone();
     let s = c.ok("partner_score", json!({"partner": id})).await;
