@@ -446,6 +446,12 @@ async fn tour(net: &Network, c: &Client) {
     let one = read_json(c, &format!("partnermap://partners/{beta_id}")).await;
     assert_eq!(one["partner_supplied"]["name"], "Beta");
     assert_eq!(one["populations"].as_array().unwrap().len(), 2);
+    // One document with what takes three tool calls: detail, overlaps and score.
+    assert!(
+        one["overlaps"].as_array().is_some_and(|o| !o.is_empty()),
+        "{one}"
+    );
+    assert!(one["score"]["label"].is_string(), "{one}");
     for bad in [
         "partnermap://partners/999999",
         "partnermap://partners/acme",
@@ -533,5 +539,7 @@ async fn read_json(c: &Client, uri: &str) -> Value {
         .unwrap();
     let v = serde_json::to_value(&r.contents[0]).unwrap();
     assert_eq!(v["mimeType"], "application/json");
-    serde_json::from_str(v["text"].as_str().unwrap()).unwrap()
+    let text = v["text"].as_str().unwrap();
+    assert!(!text.contains('\n'), "compact JSON, not pretty-printed");
+    serde_json::from_str(text).unwrap()
 }
