@@ -160,6 +160,7 @@ pub struct ListPopulationsIn {
     pub cursor: String,
     /// Page size (1-200, default 50).
     #[serde(default = "default_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
 }
 
@@ -191,6 +192,7 @@ pub struct GetOverlapsIn {
     pub cursor: String,
     /// Page size (1-200, default 50).
     #[serde(default = "default_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
 }
 

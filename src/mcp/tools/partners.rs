@@ -181,6 +181,7 @@ pub struct ListPartnersIn {
     pub cursor: String,
     /// Page size (1-200, default 50).
     #[serde(default = "default_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
 }
 
@@ -197,6 +198,7 @@ pub struct SearchIn {
     pub query: String,
     /// Most accounts to return (1-200, default 20).
     #[serde(default = "default_search_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
 }
 

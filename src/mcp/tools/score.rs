@@ -522,6 +522,7 @@ pub struct PartnerScoreIn {
 pub struct TopPartnersIn {
     /// How many partners to return (1-100; default 20).
     #[serde(default = "default_top_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
     /// score (label, then s, then coverage: the default), overlap_count, coverage or win_rate_lift.
     #[serde(default)]
@@ -538,6 +539,7 @@ pub struct PipelineIn {
     pub population: String,
     /// Page size (1-60, default 15).
     #[serde(default = "default_pipeline_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
     /// The `next_cursor` of the previous page; empty for the first page.
     #[serde(default)]
@@ -548,6 +550,7 @@ pub struct PipelineIn {
 pub struct DealNavigatorIn {
     /// Page size (1-60, default 15).
     #[serde(default = "default_navigator_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
     /// The `next_cursor` of the previous page; empty for the first page.
     #[serde(default)]

@@ -401,6 +401,7 @@ pub struct ListShareRequestsIn {
     pub cursor: String,
     /// Page size (1-200, default 50).
     #[serde(default = "default_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
 }
 
@@ -426,6 +427,7 @@ pub struct ReportIn {
     pub sort: String,
     /// Page size (1-70, default 20).
     #[serde(default = "default_report_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
     /// The `next_cursor` of the previous page; empty for the first page.
     #[serde(default)]
@@ -498,6 +500,7 @@ pub struct ListThreadsIn {
     pub cursor: String,
     /// Page size (1-50, default 20).
     #[serde(default = "default_threads_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
 }
 
