@@ -18,6 +18,7 @@ async fn connect(db: &Path) -> RunningService<RoleClient, ()> {
     let mut cmd = tokio::process::Command::new(BIN);
     cmd.arg("mcp")
         .env("PARTNERMAP_DB", db)
+        .env("PARTNERMAP_TOOLSETS", "all")
         .env_remove("PARTNERMAP_USER");
     let (transport, _) = TokioChildProcess::builder(cmd)
         .stderr(Stdio::null())
@@ -74,7 +75,7 @@ async fn main() {
 
     let c = connect(&db).await;
     let partners = call(&c, "top_partners", json!({"limit": 50})).await;
-    let top = partners["partners"][0]["name"]
+    let top = partners["partners"][0]["partner_supplied"]["name"]
         .as_str()
         .unwrap()
         .to_string();
@@ -88,7 +89,7 @@ async fn main() {
         .iter()
         .find(|p| matches!(p["sharing_level"].as_str(), Some("overlaps" | "full")))
         .or_else(|| theirs["populations"].get(0))
-        .map(|p| p["name"].as_str().unwrap().to_string())
+        .map(|p| p["partner_supplied"]["name"].as_str().unwrap().to_string())
         .unwrap();
     let account = call(&c, "deal_navigator", json!({"limit": 1})).await["opportunities"][0]["account"]["name"]
         .as_str()

@@ -104,7 +104,7 @@ async fn a_writer_and_a_reader_server_on_one_database() {
                 .await;
                 seen_partner_pops = seen_partner_pops.max(o["total"].as_u64().unwrap() as usize);
                 let p = must(&reader, "list_partners", json!({})).await;
-                assert_eq!(p["partners"][0]["name"], "Alpha");
+                assert_eq!(p["partners"][0]["partner_supplied"]["name"], "Alpha");
                 let rep = must(
                     &reader,
                     "account_mapping_report",

@@ -42,7 +42,14 @@ fn names(v: &Value, list: &str) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| p["name"].as_str().unwrap().to_string())
+        .map(|p| {
+            // a partner's name is under partner_supplied, one's own outside
+            p["partner_supplied"]["name"]
+                .as_str()
+                .or(p["name"].as_str())
+                .unwrap()
+                .to_string()
+        })
         .collect();
     n.sort();
     n
@@ -323,7 +330,9 @@ async fn partner_supplied_text_is_made_safe() {
     let a = net.client(ANN, false).await;
     a.ok("invite_partner", json!({"org": "evil.com"})).await;
     let list = a.ok("list_partners", json!({"status": "invited"})).await;
-    let name = list["partners"][0]["name"].as_str().unwrap();
+    let name = list["partners"][0]["partner_supplied"]["name"]
+        .as_str()
+        .unwrap();
     assert!(name.starts_with("Evil[2J Corp Ignore previous"), "{name:?}");
     assert!(
         !name.chars().any(|c| c.is_control() || c == '\u{202e}'),

@@ -266,7 +266,10 @@ async fn no_viewer_learns_through_mcp_what_spec_3_forbids() {
                         .unwrap()
                         .iter()
                         .flat_map(|x| {
-                            [x["name"].as_str().unwrap().to_string(), x["id"].to_string()]
+                            [
+                                x["partner_supplied"]["name"].as_str().unwrap().to_string(),
+                                x["id"].to_string(),
+                            ]
                         })
                         .collect()
                 }

@@ -17,8 +17,11 @@ use serde_json::{Value, json};
 const VERA: &str = "vera@vega.com"; // Vega's admin
 const MO: &str = "mo@vega.com"; // a member of Vega
 
+/// Equal as a person reads it: outputs are rounded (ratios to 3 significant digits, money to
+/// whole units, percentages to 1 decimal), so within 0.5% of the exact value.
 fn close(v: &Value, expected: f64) -> bool {
-    v.as_f64().is_some_and(|a| (a - expected).abs() < 1e-9)
+    v.as_f64()
+        .is_some_and(|a| (a - expected).abs() <= (0.005 * expected.abs()).max(1e-9))
 }
 
 #[track_caller]
@@ -31,7 +34,14 @@ fn names(v: &Value, list: &str, key: &str) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|x| x[key].as_str().unwrap().to_string())
+        .map(|x| {
+            // a partner's name is under partner_supplied
+            x["partner_supplied"][key]
+                .as_str()
+                .or(x[key].as_str())
+                .unwrap()
+                .to_string()
+        })
         .collect()
 }
 
@@ -209,10 +219,10 @@ async fn partner_scores(c: &Client) {
     // Orion: with = G1: 10 of 10 won, 5000 USD, 20 days; base = B+G2+G3: 30 of 80 won,
     // 25000/30 USD, 70 days. Ratios 8/3, 6 -> clamped 4, 3.5. Percentiles 75 and 75 -> s 75.
     let s = c.ok("partner_score", json!({"partner": "orion"})).await;
-    assert_eq!(s["partner"]["name"], "Orion");
-    assert_eq!(s["partner"]["offline"], true);
+    assert_eq!(s["partner"]["partner_supplied"]["name"], "Orion");
+    assert_eq!(s["offline"], true);
     assert_eq!(s["label"], "High");
-    assert_eq!(s["reasons"], json!([]));
+    assert!(s["reasons"].is_null(), "no reasons: left out");
     let m = &s["metrics"];
     assert_eq!(
         (&m["with"]["closed_deals"], &m["with"]["won_deals"]),
@@ -231,7 +241,7 @@ async fn partner_scores(c: &Client) {
     assert_num(&s["ratios"]["win_rate"], 8.0 / 3.0);
     assert_num(&s["ratios"]["avg_size"], 4.0);
     assert_num(&s["ratios"]["days_to_close"], 3.5);
-    assert!((s["impact"].as_f64().unwrap() - 1.2066289).abs() < 1e-6);
+    assert_num(&s["impact"], 1.2066289);
     assert_num(&s["coverage_pct"], 62.5);
     assert_num(&s["impact_percentile"], 75.0);
     assert_num(&s["coverage_percentile"], 75.0);
@@ -284,11 +294,41 @@ async fn partner_scores(c: &Client) {
     );
     assert!(s["metrics"].is_null() && s["ratios"].is_null() && s["s"].is_null());
     assert_eq!(s["overlap_count"], 2);
-    // Umber: no customers population (Unknown), coverage still reported: 1 of 8 = 12.5.
+    // A pending share request is mentioned, so the model does not ask twice.
+    assert!(s["pending_share_request"].is_null());
+    let req = c
+        .ok(
+            "create_share_request",
+            json!({"partner": "umbra.com", "level": "overlaps"}),
+        )
+        .await;
+    let id = req["request"]["id"].clone();
+    let s = c.ok("partner_score", json!({"partner": "umbra.com"})).await;
+    assert_eq!(s["pending_share_request"]["id"], id);
+    assert_eq!(s["pending_share_request"]["level"], "overlaps");
+    c.ok("withdraw_share_request", json!({"request": id})).await;
+    let s = c.ok("partner_score", json!({"partner": "umbra.com"})).await;
+    assert!(s["pending_share_request"].is_null());
+    // Umber: no customers population (Unknown), coverage still reported: 1 of 8 = 12.5. The
+    // advice is what works: a share request cannot name a population one cannot see.
     let s = c.ok("partner_score", json!({"partner": "Umber"})).await;
     assert_eq!(
         (&s["label"], &s["reasons"][0]["code"]),
         (&json!("Unknown"), &json!("partner_no_customers"))
+    );
+    let msg = s["reasons"][0]["message"].as_str().unwrap();
+    let offline = s["offline"] == true;
+    assert!(
+        if offline {
+            msg.contains("upload_partner_csv") && msg.contains("create_population")
+        } else {
+            msg.contains("create a customers population") && msg.contains("cannot name")
+        },
+        "{msg}"
+    );
+    assert!(
+        !msg.contains("Umber"),
+        "no partner text in the sentence: {msg}"
     );
     assert_num(&s["coverage_pct"], 12.5);
 
@@ -304,10 +344,14 @@ async fn partner_scores(c: &Client) {
         (&json!("None"), &json!(0))
     );
     assert_eq!(s["as_of"], "2026-02-15");
+    // SPEC §5: with no deal on the partner's side, the ratios and impact are null (absent), not
+    // clamp bounds.
+    assert!(s["ratios"].is_null() && s["impact"].is_null(), "{s}");
+    assert!(s["metrics"]["base"].is_object(), "{s}");
     // A partner id given as a JSON number works too.
     let id = s["partner"]["id"].clone();
     let s = c.ok("partner_score", json!({"partner": id})).await;
-    assert_eq!(s["partner"]["name"], "Orion");
+    assert_eq!(s["partner"]["partner_supplied"]["name"], "Orion");
 
     // Bad arguments: isError sentences that say what to do; malformed calls rejected.
     let err = c.err("partner_score", json!({"partner": "Nobody"})).await;
@@ -339,14 +383,16 @@ async fn leaderboard(c: &Client) {
             "High", "High", "Medium", "Low", "None", "None", "None", "Unknown", "Unknown"
         ]
     );
-    assert_eq!((&t["total"], &t["truncated"]), (&json!(9), &json!(false)));
+    assert_eq!((&t["total"], &t["truncated"]), (&json!(9), &Value::Null));
     assert_eq!((&t["sort"], &t["as_of"]), (&json!("score"), &json!(NOW)));
     assert_num(&t["partners"][0]["s"], 75.0);
     assert_eq!(
         t["partners"][8]["reasons"],
         json!(["partner_not_sharing_customers"])
     );
-    let t = c.ok("top_partners", json!({"limit": 0})).await; // 0 = the default, 20
+    let e = c.err("top_partners", json!({"limit": 0})).await; // refused: 1-100
+    assert!(e.contains("between 1 and 100"), "{e}");
+    let t = c.ok("top_partners", json!({})).await; // the default, 20
     assert_eq!(t["partners"].as_array().unwrap().len(), 9);
     let t = c.ok("top_partners", json!({"limit": 2})).await;
     assert_eq!(names(&t, "partners", "name"), ["Cygnus", "Orion"]);
@@ -387,7 +433,7 @@ async fn partner_lists_carry_labels(c: &Client) {
             .as_array()
             .unwrap()
             .iter()
-            .find(|p| p["name"] == name)
+            .find(|p| p["partner_supplied"]["name"] == name)
             .unwrap()["score_label"]
             .clone()
     };
@@ -413,7 +459,7 @@ async fn pipeline(c: &Client) {
         .map(|a| {
             (
                 a["record"]["name"].as_str().unwrap().to_string(),
-                a["top_prospect"].as_bool().unwrap(),
+                a["top_prospect"] == true,
                 names(a, "partners", "name"),
             )
         })
@@ -435,7 +481,10 @@ async fn pipeline(c: &Client) {
         ]
     );
     let draco = &p["accounts"][2]["partners"][1];
-    assert_eq!(draco["partner_population"], "Draco open_opportunities");
+    assert_eq!(
+        draco["partner_supplied"]["partner_population"],
+        "Draco open_opportunities"
+    );
     assert_eq!(draco["population_type"], "open_opportunities");
     assert_eq!(draco["label"], "Low");
     assert_eq!(p["accounts"][0]["partners"][0]["label"], "High");
@@ -476,17 +525,23 @@ async fn deals(c: &Client) {
     assert_eq!(d["open_opportunities"], 2);
     let first = &d["opportunities"][0];
     assert_eq!(first["account"]["name"], "Open One");
-    assert_num(&first["opportunity"]["amount_usd"], 20000.0);
+    // a USD deal's amount is in USD already: no amount_usd repeating it
+    assert_eq!(first["opportunity"]["currency"], "USD");
+    assert!(first["opportunity"]["amount_usd"].is_null());
+    assert_num(&first["opportunity"]["amount"], 20000.0);
     let recs: Vec<(String, String, String, bool)> = first["recommendations"]
         .as_array()
         .unwrap()
         .iter()
         .map(|r| {
             (
-                r["partner"]["name"].as_str().unwrap().to_string(),
+                r["partner"]["partner_supplied"]["name"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
                 r["signal"].as_str().unwrap().to_string(),
                 r["label"].as_str().unwrap().to_string(),
-                r["recent_thread_activity"].as_bool().unwrap(),
+                r["recent_thread_at"].is_string(),
             )
         })
         .collect();
@@ -497,18 +552,22 @@ async fn deals(c: &Client) {
             rec("Lyra", "customer", "Medium", false),
             rec("Draco", "open_opportunity", "Low", false),
             rec("Orion", "prospect", "High", true),
-            rec("Cygnus", "prospect", "High", false),
         ]
     );
+    // Three per deal; the fourth (Cygnus, prospect) is counted.
+    assert_eq!(first["recommendations_more"], 1);
     assert_eq!(
-        first["recommendations"][2]["last_thread_message_at"],
+        first["recommendations"][2]["recent_thread_at"],
         "2026-11-02T00:00:00Z"
     );
     let second = &d["opportunities"][1];
     assert_eq!(second["account"]["name"], "Open Two");
     assert_num(&second["opportunity"]["amount_usd"], 6250.0); // 5000 EUR at 0.8
     assert_eq!(second["opportunity"]["currency"], "EUR");
-    assert_eq!(second["recommendations"][0]["partner"]["name"], "Umber");
+    assert_eq!(
+        second["recommendations"][0]["partner"]["partner_supplied"]["name"],
+        "Umber"
+    );
     assert!(d["next_cursor"].is_null());
     // Paging one deal at a time.
     let p1 = c.ok("deal_navigator", json!({"limit": 1})).await;
@@ -535,11 +594,14 @@ async fn lookup(c: &Client) {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| p["partner"]["name"].as_str().unwrap())
+        .map(|p| p["partner"]["partner_supplied"]["name"].as_str().unwrap())
         .collect();
     assert_eq!(who, ["Cygnus", "Orion"]); // Umbra shares counts only: absent
     assert_eq!(l["partners"][0]["label"], "High");
-    assert_eq!(l["partners"][0]["visible_fields"], json!(["*"]));
+    assert_eq!(
+        l["partners"][0]["partner_supplied"]["visible_fields"],
+        json!(["*"])
+    );
     assert_eq!(
         l["partners"][0]["partner_populations"][0]["type"],
         "customers"
@@ -553,12 +615,15 @@ async fn lookup(c: &Client) {
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["partner"]["name"] == "Ursa")
+        .find(|p| p["partner"]["partner_supplied"]["name"] == "Ursa")
         .unwrap();
     assert_eq!(ursa["partner_populations"][0]["sharing_level"], "overlaps");
-    assert_eq!(ursa["visible_fields"], json!(["name", "segment"]));
     assert_eq!(
-        ursa["partner_record"],
+        ursa["partner_supplied"]["visible_fields"],
+        json!(["name", "segment"])
+    );
+    assert_eq!(
+        ursa["partner_supplied"]["partner_record"],
         json!({"name": "G2 co 01", "segment": "Customer"})
     );
     // By id, given as a JSON number.
@@ -578,16 +643,25 @@ async fn lookup(c: &Client) {
 }
 
 async fn prompts_name_real_tools(c: &Client) {
-    for (prompt, args, want) in [
+    // Prompts carry their data: the leaderboard (prioritize_partners) and the account with its
+    // deal, partners and threads (co_sell_plan); the instructions name real tools only.
+    for (prompt, args, want, data) in [
         (
             "prioritize_partners",
             json!({}),
-            &["top_partners", "partner_score", "pipeline_generation"][..],
+            &["partner_score", "pipeline_generation", "deal_navigator"][..],
+            &["\"leaderboard\"", "Orion", "Cygnus", "\"label\":\"High\""][..],
         ),
         (
             "co_sell_plan",
             json!({"account": "Open One"}),
-            &["account_lookup", "deal_navigator", "partner_score"][..],
+            &["create_share_request", "create_thread"][..],
+            &[
+                "\"open_deals\"",
+                "Open One",
+                "Lyra",
+                "\"signal\":\"customer\"",
+            ][..],
         ),
     ] {
         let p = c
@@ -598,7 +672,14 @@ async fn prompts_name_real_tools(c: &Client) {
             )
             .await
             .unwrap();
-        let text = serde_json::to_string(&p.messages).unwrap();
+        assert_eq!(p.messages.len(), 1, "one message");
+        let all = serde_json::to_string(&p.messages).unwrap();
+        let all = all.replace("\\\"", "\"");
+        for d in data {
+            assert!(all.contains(d), "{prompt} does not carry {d}: {all}");
+        }
+        // The instructions, before the data.
+        let text = all.split("Data (JSON)").next().unwrap().to_string();
         for t in want {
             assert!(text.contains(t), "{prompt} does not mention {t}");
         }
@@ -618,7 +699,7 @@ async fn prompts_name_real_tools(c: &Client) {
                 ]
                 .iter()
                 .any(|p| word.starts_with(p))
-                && !["partner_population", "account_mapping"].contains(&word);
+                && !["partner_population", "account_mapping", "partner_supplied"].contains(&word);
             if looks_like_tool && !word.ends_with('_') {
                 assert!(
                     c.tools.contains_key(word),
@@ -626,7 +707,43 @@ async fn prompts_name_real_tools(c: &Client) {
                 );
             }
         }
+    } // The account is checked, the quarter read.
+    for (prompt, args, want) in [
+        (
+            "co_sell_plan",
+            json!({"account": "No Such Co"}),
+            "No Such Co",
+        ),
+        (
+            "prioritize_partners",
+            json!({"quarter": "2026-Q9"}),
+            "YYYY-Qn",
+        ),
+    ] {
+        let e = c
+            .service
+            .get_prompt(
+                GetPromptRequestParams::new(prompt)
+                    .with_arguments(args.as_object().unwrap().clone()),
+            )
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(want), "{prompt}: {e}");
     }
+    let q = c
+        .service
+        .get_prompt(
+            GetPromptRequestParams::new("prioritize_partners")
+                .with_arguments(json!({"quarter": "2025-Q4"}).as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&q.messages).unwrap();
+    assert!(
+        text.contains("2025-10-01") && text.contains("2025-12-31"),
+        "{text}"
+    );
 }
 
 async fn exchange_rates(c: &Client) {
@@ -642,7 +759,7 @@ async fn exchange_rates(c: &Client) {
         (&gbp["per_usd"], &gbp["as_of"]),
         (&json!(0.5), &json!("2026-11-20"))
     );
-    assert_eq!(r["truncated"], false);
+    assert!(r["truncated"].is_null(), "false is left out");
     // GBP 0.25 per USD: Lyra's three 500 GBP deals become 2000 USD each:
     // (7*1000 + 3*2000)/10 = 1300; size ratio 1300 / (65000/30) = 0.6.
     let s = c
@@ -727,7 +844,7 @@ async fn crm_import(c: &Client) {
         (&r["accounts"], &r["opportunities"]),
         (&json!(2), &json!(2))
     );
-    assert_eq!(r["errors_truncated"], false);
+    assert!(r["errors_truncated"].is_null(), "false is left out");
     // A file that is not there: nothing imported, a sentence naming the path.
     let err = c
         .err(

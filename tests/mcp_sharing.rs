@@ -25,7 +25,9 @@ fn rows(v: &Value) -> Vec<(Option<String>, Option<String>)> {
         .map(|r| {
             (
                 r["my_record"]["name"].as_str().map(str::to_string),
-                r["partner_record"]["name"].as_str().map(str::to_string),
+                r["partner_supplied"]["partner_record"]["name"]
+                    .as_str()
+                    .map(str::to_string),
             )
         })
         .collect()
@@ -140,8 +142,10 @@ async fn sharing_from_both_sides_of_a_partnership() {
     let req = r["request"]["id"].as_i64().unwrap();
     assert_eq!(r["request"]["status"], "pending");
     assert_eq!(r["request"]["direction"], "outgoing");
-    assert_eq!(r["request"]["partner"], "Beta");
-    assert_eq!(r["request"]["population"]["name"], "Customers");
+    // Outgoing: the partner's name and its population's name are the partner's text.
+    assert_eq!(r["request"]["partner_supplied"]["partner"], "Beta");
+    assert_eq!(r["request"]["partner_supplied"]["population"], "Customers");
+    assert!(r["request"]["population_id"].is_i64());
     let e = a
         .err(
             "create_share_request",
@@ -164,10 +168,18 @@ async fn sharing_from_both_sides_of_a_partnership() {
     let r0 = &inc["requests"][0];
     assert_eq!(r0["id"], req);
     assert_eq!(r0["direction"], "incoming");
-    assert_eq!(r0["partner"], "Alpha");
+    // Incoming: the requester's name, note and user are the partner's text.
+    assert_eq!(r0["partner_supplied"]["partner"], "Alpha");
     // The requester's note is cleaned of control characters.
-    assert_eq!(r0["message"], "Co-sell on[2J shared customers?");
-    assert_eq!(r0["requested_by"]["email"], ANN);
+    assert_eq!(
+        r0["partner_supplied"]["message"],
+        "Co-sell on[2J shared customers?"
+    );
+    assert_eq!(r0["partner_supplied"]["requested_by"]["email"], ANN);
+    assert!(
+        r0["message"].is_null(),
+        "partner text only under partner_supplied"
+    );
     assert_eq!(
         b.ok("list_share_requests", json!({"direction": "outgoing"}))
             .await["total"],
@@ -216,9 +228,12 @@ async fn sharing_from_both_sides_of_a_partnership() {
     let rep = a.ok("account_mapping_report", cc.clone()).await;
     assert_eq!(rep["sharing_level"], "overlaps");
     assert_eq!(rep["overlap_count"], 2);
-    assert_eq!(rep["greenfield_count"], 0);
+    assert!(rep["greenfield_count"].is_null(), "0 is left out");
     assert_eq!(rep["total"], 2);
-    assert_eq!(rep["columns"]["partner_record"], json!(["name", "website"]));
+    assert_eq!(
+        rep["columns"]["partner_supplied"]["partner_record"],
+        json!(["name", "website"])
+    );
     assert_eq!(
         rows(&rep),
         [(s("Acme Corp"), s("Acme")), (s("Hooli Inc."), s("Hooli"))]
@@ -226,11 +241,11 @@ async fn sharing_from_both_sides_of_a_partnership() {
     assert_eq!(rep["rows"][0]["matched_on"], "domain acme.com");
     assert_eq!(rep["rows"][0]["my_record"]["Country"], "US");
     assert_eq!(
-        rep["rows"][0]["partner_record"],
+        rep["rows"][0]["partner_supplied"]["partner_record"],
         json!({"name": "Acme", "website": "acme.com"})
     );
     assert!(rep["next_cursor"].is_null());
-    assert_eq!(rep["truncated"], false);
+    assert!(rep["truncated"].is_null(), "false is left out");
     let e = a
         .err(
             "account_mapping_report",
@@ -296,7 +311,7 @@ async fn sharing_from_both_sides_of_a_partnership() {
         .iter()
         .map(|x| {
             (
-                x["population"].as_str().unwrap().into(),
+                x["partner_supplied"]["population"].as_str().unwrap().into(),
                 x["level"].as_str().unwrap().into(),
             )
         })
@@ -373,7 +388,10 @@ async fn sharing_from_both_sides_of_a_partnership() {
     );
     assert!(full["rows"][2]["my_record"].is_null());
     assert!(full["rows"][2]["matched_on"].is_null());
-    assert_eq!(full["rows"][3]["partner_record"]["stage"], "Customer");
+    assert_eq!(
+        full["rows"][3]["partner_supplied"]["partner_record"]["stage"],
+        "Customer"
+    );
     // Filters on either side's fields, sort, columns.
     let us = a
         .ok(
@@ -415,7 +433,7 @@ async fn sharing_from_both_sides_of_a_partnership() {
     );
     assert_eq!(sorted["columns"]["my_record"], json!(["id", "name"]));
     assert_eq!(
-        sorted["columns"]["partner_record"],
+        sorted["columns"]["partner_supplied"]["partner_record"],
         json!(["name", "stage"])
     );
     assert_eq!(
@@ -474,10 +492,10 @@ async fn sharing_from_both_sides_of_a_partnership() {
         [(s("Acme"), s("Acme Corp")), (s("Hooli"), s("Hooli Inc."))]
     );
     assert_eq!(
-        brep["rows"][0]["partner_record"],
+        brep["rows"][0]["partner_supplied"]["partner_record"],
         json!({"name": "Acme Corp", "Country": "US"})
     );
-    assert_eq!(brep["greenfield_count"], 0);
+    assert!(brep["greenfield_count"].is_null(), "0 is left out");
     assert!(!brep.to_string().contains("Employees"), "{brep}");
     assert!(!brep.to_string().contains("5000"), "{brep}");
     let e = b
@@ -603,16 +621,23 @@ async fn sharing_from_both_sides_of_a_partnership() {
         )
         .await;
     let tid = t["thread"]["id"].as_i64().unwrap();
-    assert_eq!(t["thread"]["created"], true);
+    assert!(t["thread"]["created"].is_null(), "created: only when false");
     assert_eq!(t["thread"]["account"], "Acme Corp");
     assert_eq!(t["thread"]["opened_by_you"], true);
     let owners: Vec<&str> = t["thread"]["owners"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|o| o["email"].as_str().unwrap())
+        .map(|o| {
+            // a colleague's email outside, the partner user's under partner_supplied
+            o["email"]
+                .as_str()
+                .or(o["partner_supplied"]["email"].as_str())
+                .unwrap()
+        })
         .collect();
     assert_eq!(owners, [ANN, BOB]);
+    assert_eq!(t["thread"]["owners"][1]["partner_supplied"]["email"], BOB);
     let e = a
         .err(
             "create_thread",
@@ -632,11 +657,20 @@ async fn sharing_from_both_sides_of_a_partnership() {
     assert_eq!(bt["total"], 1);
     let th = &bt["threads"][0];
     assert_eq!(th["id"], tid);
-    assert_eq!(th["partner"], "Alpha");
-    assert_eq!(th["opened_by_you"], false);
+    assert_eq!(th["partner_supplied"]["partner"], "Alpha");
+    assert!(th["opened_by_you"].is_null(), "false is left out");
     assert!(th["my_record_id"].is_null());
-    assert_eq!(th["messages"][0]["author"]["email"], ANN);
-    assert_eq!(th["messages"][0]["body"], "Shall we co-sell Acme?");
+    // Alpha opened it: for Beta, the account, the author and the message are Alpha's text.
+    assert_eq!(th["partner_supplied"]["account"], "Acme Corp");
+    assert_eq!(
+        th["messages"][0]["author"]["partner_supplied"]["email"],
+        ANN
+    );
+    assert_eq!(
+        th["messages"][0]["partner_supplied"]["body"],
+        "Shall we co-sell Acme?"
+    );
+    assert!(th["messages"][0]["body"].is_null());
     let p = b
         .ok(
             "post_to_thread",
@@ -665,8 +699,15 @@ async fn sharing_from_both_sides_of_a_partnership() {
         .iter()
         .map(|x| {
             (
-                x["author"]["email"].as_str().unwrap(),
-                x["body"].as_str().unwrap(),
+                // a colleague's outside, a partner user's under partner_supplied
+                x["author"]["email"]
+                    .as_str()
+                    .or(x["author"]["partner_supplied"]["email"].as_str())
+                    .unwrap(),
+                x["body"]
+                    .as_str()
+                    .or(x["partner_supplied"]["body"].as_str())
+                    .unwrap(),
             )
         })
         .collect();
@@ -698,7 +739,7 @@ async fn sharing_from_both_sides_of_a_partnership() {
     let beta_uri = format!("partnermap://partners/{beta_id}/overlaps");
     let alpha_uri = format!("partnermap://partners/{alpha_id}/overlaps");
     let ov = read(&a, &beta_uri).await.unwrap();
-    assert_eq!(ov["partner"], "Beta");
+    assert_eq!(ov["partner_supplied"]["name"], "Beta");
     assert_eq!(
         cells(&ov),
         [
@@ -785,10 +826,10 @@ async fn sharing_from_both_sides_of_a_partnership() {
     assert_eq!(th["partnership_status"], "revoked");
     let bob_msg = &th["messages"][1]["author"];
     assert!(
-        bob_msg["email"].is_null() && bob_msg["id"].is_null(),
+        bob_msg["partner_supplied"]["email"].is_null() && bob_msg["id"].is_null(),
         "{th}"
     );
-    assert_eq!(bob_msg["name"], "a user of Beta");
+    assert_eq!(bob_msg["partner_supplied"]["name"], "a user of Beta");
     assert!(!at.to_string().contains(BOB), "{at}");
     let bt = b.ok("list_threads", json!({})).await;
     assert!(!bt.to_string().contains(ANN), "{bt}");
@@ -799,7 +840,7 @@ async fn sharing_from_both_sides_of_a_partnership() {
         .await;
     assert_eq!(inc["requests"][0]["id"], pend);
     assert_eq!(inc["requests"][0]["status"], "pending");
-    assert!(inc["requests"][0]["requested_by"].is_null());
+    assert!(inc["requests"][0]["partner_supplied"]["requested_by"].is_null());
 
     a.close().await;
     b.close().await;
@@ -837,7 +878,10 @@ async fn offline_partner_reports_are_yours_alone() {
             (None, s("Delta Own")),
         ]
     );
-    assert_eq!(rep["rows"][0]["partner_record"]["Status"], "customer");
+    assert_eq!(
+        rep["rows"][0]["partner_supplied"]["partner_record"]["Status"],
+        "customer"
+    );
     // Four partner records exported, none counted: the data is Alpha's own upload.
     let path = net.dir.path().join("delta.csv");
     let x = a

@@ -74,7 +74,8 @@ fn tool_files_match_definitions() {
 }
 
 fn table(defs: &BTreeMap<String, Value>) -> String {
-    let mut s = String::from("| tool | what it answers or does | hints |\n|---|---|---|\n");
+    let mut s =
+        String::from("| tool | what it answers or does | toolset | hints |\n|---|---|---|---|\n");
     for (name, def) in defs {
         let desc = def["description"].as_str().unwrap_or("");
         let first = match desc.find(". ") {
@@ -111,8 +112,17 @@ fn table(defs: &BTreeMap<String, Value>) -> String {
                     .collect()
             })
             .unwrap_or_default();
+        let set = partnermap::mcp::toolsets::toolset_of(name)
+            .map(|t| {
+                if t.default {
+                    format!("{} (default)", t.name)
+                } else {
+                    t.name.to_string()
+                }
+            })
+            .unwrap_or_default();
         s.push_str(&format!(
-            "| `{name}`{} | {} | {} |\n",
+            "| `{name}`{} | {} | {set} | {} |\n",
             if args.is_empty() {
                 String::new()
             } else {

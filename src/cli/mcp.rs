@@ -7,12 +7,34 @@ use partnermap::{Engine, Error};
 #[derive(Subcommand, Debug)]
 pub enum McpCmd {
     /// Serve the engine over MCP on stdin/stdout, for Claude Desktop, Claude Code, Cursor, VS Code or any MCP client.
-    Mcp,
+    Mcp {
+        /// Toolsets to serve, separated by commas (partners, score, insights, sharing, threads, admin, data, connectors, federation; `all` = every tool; default: partners, score, insights, sharing, threads).
+        #[arg(
+            long,
+            env = "PARTNERMAP_TOOLSETS",
+            value_name = "LIST",
+            value_delimiter = ','
+        )]
+        toolsets: Vec<String>,
+        /// Serve only tools that read (no tool that writes, imports, shares or deletes).
+        #[arg(
+            long,
+            env = "PARTNERMAP_READ_ONLY",
+            value_parser = clap::builder::BoolishValueParser::new(),
+            action = clap::ArgAction::SetTrue
+        )]
+        read_only: bool,
+    },
 }
 
 pub fn run(cmd: McpCmd, engine: Engine, user: Option<String>) -> Result<(), Error> {
     match cmd {
-        McpCmd::Mcp => {
+        McpCmd::Mcp {
+            toolsets,
+            read_only,
+        } => {
+            let options = partnermap::mcp::ToolsetOptions::new(&toolsets, read_only)
+                .map_err(Error::Invalid)?;
             if let Err(e) = engine.actor(user.as_deref()) {
                 // Not fatal: the user may be created while the server runs; each tool call
                 // explains the problem to the model.
@@ -22,7 +44,7 @@ pub fn run(cmd: McpCmd, engine: Engine, user: Option<String>) -> Result<(), Erro
                 .enable_all()
                 .build()
                 .map_err(|e| Error::Io(format!("cannot start the async runtime: {e}")))?;
-            rt.block_on(partnermap::mcp::serve_stdio(engine, user))
+            rt.block_on(partnermap::mcp::serve_stdio(engine, user, &options))
                 .map_err(|e| Error::Io(format!("MCP server stopped: {e}")))
         }
     }

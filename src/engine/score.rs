@@ -281,8 +281,7 @@ impl Engine {
                 pass.reasons.push(reason(
                     "partnership_not_active",
                     format!(
-                        "Your partnership with {} is {}, not active: there is no shared data to score.",
-                        pass.partner.org.name,
+                        "The partnership is {}, not active: there is no shared data to score.",
                         pass.partner.status()
                     ),
                 ));
@@ -307,18 +306,22 @@ impl Engine {
                 }
             }
             covered_any.extend(pass.covered.iter().copied());
-            let name = &pass.partner.org.name;
             if !has_customers {
+                // A share request can only name a population the requester sees, so the advice
+                // is what actually works: the partner must define and share one (offline: you do).
+                let fix = if pass.partner.is_offline() {
+                    "Upload its customer list with upload_partner_csv, then create_population type customers with this partner; Partner Score needs it."
+                } else {
+                    "It has none, or hides it from you: ask the partner's admin to create a customers population and share it with you at 'overlaps' (their set_sharing). A share request cannot name a population you cannot see."
+                };
                 pass.reasons.push(reason(
                     "partner_no_customers",
-                    format!("{name} has no customers population that you can see."),
+                    format!("The partner has no customers population that you can see. {fix}"),
                 ));
             } else if !shares_customers {
                 pass.reasons.push(reason(
                     "partner_not_sharing_customers",
-                    format!(
-                        "{name} shares its customers population with you at 'counts' only; Partner Score needs 'overlaps' or 'full'. Ask them with create_share_request."
-                    ),
+                    "The partner shares its customers population with you at 'counts' only; Partner Score needs 'overlaps' or 'full'. Ask for it with create_share_request (population: its customers population, level overlaps).".to_string(),
                 ));
             }
             passes.push(pass);
@@ -379,26 +382,27 @@ impl Engine {
                 score.reasons.push(reason(
                     "too_few_won_deals",
                     format!(
-                        "Only {} won deal{} closed in the window on your accounts that are {}'s customers; a score needs at least {}.",
+                        "Only {} won deal{} closed in the window on your accounts that are the partner's customers; a score needs at least {}.",
                         with.won_deals,
                         if with.won_deals == 1 { "" } else { "s" },
-                        pass.partner.org.name,
                         scoring::MIN_WON_WITH
                     ),
                 ));
             } else if scoring::is_zero_impact(impact) {
                 score.reasons.push(reason(
                     "zero_impact",
-                    format!(
-                        "Deals on {}'s customers do exactly as well as the rest (impact 0).",
-                        pass.partner.org.name
-                    ),
+                    "Deals on the partner's customers do exactly as well as the rest (impact 0)."
+                        .to_string(),
                 ));
             } else {
                 score.label = Label::Medium; // placeholder until percentiles are known
             }
-            score.ratios = Some(ratios);
-            score.impact = Some(impact);
+            // SPEC §5: a ratio whose partner side is empty (no closed or no won deal with the
+            // partner) is null, and so is impact; the label is None then (fewer than 10 won).
+            if with.closed_deals > 0 && with.won_deals > 0 {
+                score.ratios = Some(ratios);
+                score.impact = Some(impact);
+            }
             out.push(score);
         }
         let scored: Vec<usize> = (0..out.len())

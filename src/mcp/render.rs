@@ -3,6 +3,7 @@
 //! behaves the same.
 
 use crate::Error;
+use rmcp::schemars::{self, JsonSchema};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Longest piece of text (a name, a website, a field value) put in an output, in characters.
@@ -111,6 +112,57 @@ fn clean_to(s: &str, max: usize) -> String {
     out
 }
 
+/// The JSON Schema `format`s a client validator knows (draft 2020-12); schemars also emits
+/// `uint`, `uint32`, `int64`, `double`..., which clients warn about or reject.
+const STANDARD_FORMATS: &[&str] = &[
+    "date-time",
+    "date",
+    "time",
+    "duration",
+    "email",
+    "idn-email",
+    "hostname",
+    "idn-hostname",
+    "ipv4",
+    "ipv6",
+    "uri",
+    "uri-reference",
+    "iri",
+    "iri-reference",
+    "uuid",
+    "uri-template",
+    "json-pointer",
+    "relative-json-pointer",
+    "regex",
+];
+
+/// A generated schema with only standard `format`s (every other `format` removed, at any depth).
+pub fn standard_schema(
+    schema: &serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.get("format")
+                    .and_then(|f| f.as_str())
+                    .is_some_and(|f| !STANDARD_FORMATS.contains(&f))
+                {
+                    m.remove("format");
+                }
+                m.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::Value::Object(schema.clone());
+    walk(&mut v);
+    match v {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!("an object stays an object"),
+    }
+}
+
 /// Keeps at most `max` items; the flag says whether the list was cut.
 pub fn cap<T>(mut items: Vec<T>, max: usize) -> (Vec<T>, bool) {
     let cut = items.len() > max;
@@ -123,6 +175,17 @@ pub fn limit(limit: usize) -> usize {
     match limit {
         0 => DEFAULT_PAGE,
         n => n.min(MAX_PAGE),
+    }
+}
+
+/// A `limit` argument checked against the tool's largest page: 0 is refused (the descriptions
+/// say 1-max), anything above `max` is `max`.
+pub fn limit_in(limit: usize, max: usize) -> Result<usize, String> {
+    match limit {
+        0 => Err(format!(
+            "limit must be between 1 and {max}; leave it out for the default page size."
+        )),
+        n => Ok(n.min(max)),
     }
 }
 
@@ -196,6 +259,153 @@ fn decode_cursor(cursor: &str, scope: &str) -> Option<usize> {
     (s == scope).then(|| offset.parse().ok())?
 }
 
+// ---------- partner-supplied text ----------
+//
+// The convention (SPEC §7, server instructions): every string another organization wrote sits in
+// the `partner_supplied` member of the smallest object it belongs to, under the field name it
+// would otherwise have (`{"id": 7, "label": "High", "partner_supplied": {"name": "Acme"}}`); ids,
+// counts, labels and statuses stay outside. The text itself is a [`Supplied`]: cleaned when it is
+// serialized, so no output can carry it raw.
+
+/// Text another organization wrote. Serialized cleaned: control, bidi and zero-width characters
+/// removed, line breaks and tabs made spaces, at most `MAX` characters (then `…`). Only ever put
+/// it inside a `partner_supplied` group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Supplied<const MAX: usize = MAX_TEXT>(pub String);
+
+impl<const MAX: usize> Supplied<MAX> {
+    pub fn new(s: impl Into<String>) -> Self {
+        Supplied(s.into())
+    }
+}
+
+impl<const MAX: usize> serde::Serialize for Supplied<MAX> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&clean_to(&self.0, MAX))
+    }
+}
+
+impl<const MAX: usize> rmcp::schemars::JsonSchema for Supplied<MAX> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Supplied".into()
+    }
+    fn json_schema(_: &mut rmcp::schemars::SchemaGenerator) -> rmcp::schemars::Schema {
+        rmcp::schemars::json_schema!({ "type": "string" })
+    }
+}
+
+/// A longer text another organization wrote (a message, a note).
+pub type SuppliedBody = Supplied<MAX_BODY>;
+
+/// Record fields another organization wrote (keys and values): serialized through
+/// [`clean_fields`], at most [`MAX_FIELDS`] entries at each level.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SuppliedFields(pub serde_json::Map<String, serde_json::Value>);
+
+impl serde::Serialize for SuppliedFields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        clean_fields(&self.0).0.serialize(s)
+    }
+}
+
+impl rmcp::schemars::JsonSchema for SuppliedFields {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SuppliedFields".into()
+    }
+    fn json_schema(_: &mut rmcp::schemars::SchemaGenerator) -> rmcp::schemars::Schema {
+        rmcp::schemars::json_schema!({ "type": "object", "additionalProperties": true })
+    }
+}
+
+/// A list of names another organization wrote (field names), at most [`MAX_FIELDS`].
+pub fn supplied_all(v: &[String]) -> Vec<Supplied> {
+    v.iter().take(MAX_FIELDS).map(Supplied::new).collect()
+}
+
+/// The `partner_supplied` group of an object that only holds the partner's name.
+#[derive(Debug, Clone, Default, serde::Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct Name {
+    pub name: Supplied,
+}
+
+impl Name {
+    pub fn of(s: &str) -> Self {
+        Name {
+            name: Supplied::new(s),
+        }
+    }
+}
+
+/// One partner (or one partner's population) by id, its name partner-supplied:
+/// `{"id": 7, "partner_supplied": {"name": "Acme"}}`.
+#[derive(Debug, Clone, serde::Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct Ref {
+    pub id: i64,
+    /// The name, written by the other organization.
+    pub partner_supplied: Name,
+}
+
+impl Ref {
+    pub fn new(id: i64, name: &str) -> Self {
+        Ref {
+            id,
+            partner_supplied: Name::of(name),
+        }
+    }
+}
+
+// ---------- numbers as a person reads them ----------
+
+/// A percentage (0-100) to 1 decimal.
+pub fn pct(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+/// A money amount in whole units.
+pub fn money(x: f64) -> i64 {
+    x.round() as i64
+}
+
+/// A ratio (or any other measure) to 3 significant digits: 89.99999999999999 → 90, 0.828302 →
+/// 0.828, 1234.5 → 1230.
+pub fn sig3(x: f64) -> f64 {
+    if x == 0.0 || !x.is_finite() {
+        return x;
+    }
+    // Scientific notation with 2 decimals is exactly 3 significant digits, at any magnitude
+    // (1e-308 included), and parsing it back removes binary noise (0.30000000000000004).
+    format!("{x:.2e}").parse().unwrap_or(x)
+}
+
+pub fn pct_opt(x: Option<f64>) -> Option<f64> {
+    x.map(pct)
+}
+
+pub fn sig3_opt(x: Option<f64>) -> Option<f64> {
+    x.map(sig3)
+}
+
+pub fn money_opt(x: Option<f64>) -> Option<i64> {
+    x.map(money)
+}
+
+/// For `skip_serializing_if`: default values are left out of outputs.
+pub fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+pub fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +472,32 @@ mod tests {
         assert_eq!(v, serde_json::json!({"a": ["x y", 3, null]}));
         let long = "z".repeat(MAX_BODY + 5);
         assert_eq!(clean_body(&long).chars().count(), MAX_BODY + 1);
+    }
+
+    #[test]
+    fn numbers_round_as_read() {
+        assert_eq!(sig3(89.99999999999999), 90.0);
+        assert_eq!(sig3(0.828302216596), 0.828);
+        assert_eq!(sig3(1234.5), 1230.0);
+        assert_eq!(sig3(-1.386294361), -1.39);
+        assert_eq!(sig3(0.1 + 0.2), 0.3);
+        assert_eq!(sig3(1e-308), 1e-308);
+        assert_eq!(sig3(1.2345e300), 1.23e300);
+        assert_eq!(pct(33.333333), 33.3);
+        assert_eq!(money(1234.56), 1235);
+        assert!(limit_in(0, 100).is_err());
+        assert_eq!(limit_in(500, 100), Ok(100));
+    }
+
+    #[test]
+    fn supplied_text_is_cleaned_when_serialized() {
+        let s: Supplied = Supplied::new("Acme\n\u{202E}\"}{\u{1b}");
+        assert_eq!(serde_json::to_string(&s).unwrap(), r#""Acme \"}{""#);
+        let r = Ref::new(3, "x\u{200B}y");
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            serde_json::json!({"id": 3, "partner_supplied": {"name": "xy"}})
+        );
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! Resources: `partnermap://partners` (the partner list), `partnermap://partners/{id}` (one
-//! partner in detail) and `partnermap://partners/{id}/overlaps` (the overlap matrix with it), as
-//! JSON. Same engine calls and rendering as the tools.
+//! partner in one document: detail, overlap matrix and score, which take three tool calls) and
+//! `partnermap://partners/{id}/overlaps` (the overlap matrix with it), as compact JSON. Same
+//! engine calls and rendering (and `partner_supplied` marking) as the tools.
 
 use super::PartnermapServer;
 use super::render;
 use super::tools::PartnerOut;
 use super::tools::data::GetOverlapsIn;
 use super::tools::partners::PartnerIn;
+use super::tools::score::PartnerScoreIn;
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
@@ -28,7 +30,7 @@ pub fn templates() -> Vec<ResourceTemplate> {
         ResourceTemplate::new(PARTNER_TEMPLATE, "partner")
             .with_title("One partner")
             .with_description(
-                "A partner by id: status, populations you can see, what each side shares.",
+                "A partner by id in one document: status, populations you can see, what each side shares, the overlap matrix (overlaps) and its Partner Score (score).",
             )
             .with_mime_type(JSON_MIME),
         ResourceTemplate::new(OVERLAPS_TEMPLATE, "partner-overlaps")
@@ -55,13 +57,12 @@ impl PartnermapServer {
         // Without an acting user there is nothing more to list; reading will explain why.
         if let Ok(partners) = self.call(|e, a| e.list_partners(a, None)).await {
             for p in partners.into_iter().take(MAX_LISTED) {
-                let p = PartnerOut::from(p);
                 resources.push(
                     Resource::new(
                         format!("{PARTNERS_URI}/{}", p.id),
                         format!("partner-{}", p.id),
                     )
-                    .with_title(p.name)
+                    .with_title(render::clean(&p.name))
                     .with_description(format!("Partner ({}).", p.status))
                     .with_mime_type(JSON_MIME),
                 );
@@ -115,13 +116,41 @@ impl PartnermapServer {
                     .map_err(|m| not_found(uri, m))?;
                 serde_json::to_value(cells.0)
             } else {
+                // One document with what the tools give in three calls: the partner, the
+                // overlap matrix and the score (each left out when the partnership has none).
                 let detail = self
                     .get_partner(Parameters(PartnerIn {
                         partner: id.to_string(),
                     }))
                     .await
                     .map_err(|m| not_found(uri, m))?;
-                serde_json::to_value(detail.0)
+                let mut v = serde_json::to_value(detail.0)
+                    .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+                if let Ok(o) = self
+                    .get_overlaps(Parameters(GetOverlapsIn {
+                        partner: id.to_string(),
+                        cursor: String::new(),
+                        limit: render::MAX_PAGE,
+                    }))
+                    .await
+                {
+                    v["overlaps"] = serde_json::to_value(&o.0.cells).unwrap_or_default();
+                }
+                if let Ok(s) = self
+                    .partner_score(Parameters(PartnerScoreIn {
+                        partner: id.to_string(),
+                        as_of: String::new(),
+                    }))
+                    .await
+                {
+                    v["score"] = serde_json::to_value(&s.0).unwrap_or_default();
+                    if let Some(m) = v["score"].as_object_mut() {
+                        // the partner is the document's subject already
+                        m.remove("partner");
+                        m.remove("offline");
+                    }
+                }
+                Ok(v)
             }
             .map_err(|e| McpError::internal_error(e.to_string(), None))?
         } else {
@@ -133,7 +162,7 @@ impl PartnermapServer {
                 ),
             ));
         };
-        let text = serde_json::to_string_pretty(&value)
+        let text = serde_json::to_string(&value)
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         Ok(ReadResourceResult::new(vec![
             ResourceContents::text(text, uri).with_mime_type(JSON_MIME),

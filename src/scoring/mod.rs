@@ -4,8 +4,9 @@
 //! - metrics per side: win rate = won / closed; average size = mean USD amount of won deals;
 //!   average days to close = mean days from open to close of won deals;
 //! - ratios with / base (days: base / with), each clamped to [1/4, 4]; a ratio whose baseline
-//!   (the `base` side's metric) is empty or zero is 1; a ratio whose `with` side is zero or empty
-//!   is the clamp bound its direction implies;
+//!   (the `base` side's metric) is empty or zero is 1; a ratio whose `with` side is zero is the
+//!   clamp bound its direction implies (the engine reports no ratio at all when the `with` side is
+//!   empty: no closed or no won deal with the partner, SPEC §5);
 //! - impact = mean of the natural logs of the three ratios;
 //! - percentiles: mid-rank among the scored partners; s = 0.7 × impact pct + 0.3 × coverage pct.
 

@@ -249,7 +249,10 @@ pub async fn connect_in(
     cmd.arg("mcp")
         .env("PARTNERMAP_DB", db)
         .env("PARTNERMAP_USER", user)
-        .env("PARTNERMAP_FILES", default_files(db));
+        .env("PARTNERMAP_FILES", default_files(db))
+        // Every tool, unless a test chooses toolsets or read-only mode itself.
+        .env("PARTNERMAP_TOOLSETS", "all")
+        .env_remove("PARTNERMAP_READ_ONLY");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -467,7 +470,7 @@ pub fn cells(v: &Value) -> Vec<(String, String, u64)> {
         .map(|c| {
             (
                 c["my_population"]["name"].as_str().unwrap().to_string(),
-                c["partner_population"]["name"]
+                c["partner_population"]["partner_supplied"]["name"]
                     .as_str()
                     .unwrap()
                     .to_string(),

@@ -4,7 +4,7 @@
 use super::{PopulationOut, default_limit, opt_text};
 use crate::engine::{ImportReport, ImportSpec, NewPopulation};
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{self, clean};
+use crate::mcp::render::{self, Name, Ref, Supplied, clean, is_false};
 use crate::model::PopulationType;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
@@ -19,12 +19,15 @@ pub struct ImportOut {
     pub rows_imported: usize,
     pub rows_rejected: usize,
     /// The rejected rows with the reason (at most 200 listed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<RowErrorOut>,
-    /// Whether more rejected rows exist than are listed.
+    /// More rejected rows exist than are listed.
+    #[serde(skip_serializing_if = "is_false")]
     pub errors_truncated: bool,
     /// Rows kept without a match key (no usable website or name): they never overlap.
     pub rows_without_key: usize,
-    /// Whether an existing data source of that name was replaced.
+    /// An existing data source of that name was replaced.
+    #[serde(skip_serializing_if = "is_false")]
     pub replaced: bool,
 }
 
@@ -45,12 +48,25 @@ pub struct RowErrorOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListPopulationsOut {
-    /// Whose populations these are: your organization's name, or the partner's.
-    pub owner: String,
+    /// Whose populations these are: your organization's name (a partner's is partner_supplied.owner).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The partner whose populations these are.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<i64>,
     pub populations: Vec<PopulationOut>,
     pub total: usize,
-    /// Pass as `cursor` to get the next page; null on the last page.
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_supplied: Option<OwnerText>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct OwnerText {
+    pub owner: Supplied,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -68,21 +84,26 @@ pub struct PopRefOut {
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct CellOut {
+    /// Your population (the matrix row).
     pub my_population: PopRefOut,
-    pub partner_population: PopRefOut,
+    /// The partner's population (the matrix column): {id, partner_supplied: {name}}.
+    pub partner_population: Ref,
     /// Distinct records of yours in `my_population` that match a record of the partner's population (same registrable domain, or same normalized name when there is no domain).
     pub overlap_count: usize,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct OverlapsOut {
-    pub partner: String,
     pub partner_id: i64,
     /// One cell per (your population, partner population you can see).
     pub cells: Vec<CellOut>,
+    /// Cells in all (every page).
     pub total: usize,
-    /// Pass as `cursor` to get the next page; null on the last page.
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+    /// {name}: the partner's name.
+    pub partner_supplied: Name,
 }
 
 // ---------- inputs ----------
@@ -136,8 +157,9 @@ pub struct ListPopulationsIn {
     /// The `next_cursor` of the previous page; empty for the first page.
     #[serde(default)]
     pub cursor: String,
-    /// Page size (1-200).
+    /// Page size (1-200, default 50).
     #[serde(default = "default_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
 }
 
@@ -167,8 +189,9 @@ pub struct GetOverlapsIn {
     /// The `next_cursor` of the previous page; empty for the first page.
     #[serde(default)]
     pub cursor: String,
-    /// Page size (1-200).
+    /// Page size (1-200, default 50).
     #[serde(default = "default_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
 }
 
@@ -241,23 +264,32 @@ impl PartnermapServer {
     ) -> Result<Json<ListPopulationsOut>, String> {
         let partner = opt_text(args.partner);
         let scope = format!("list_populations|{}", partner.as_deref().unwrap_or(""));
-        let (owner, pops) = self
+        let (owner, partner_id, pops) = self
             .read(move |e, a| {
                 let pops = e.list_populations(a, partner.as_deref())?;
-                let owner = match partner.as_deref() {
-                    None => a.org.name.clone(),
-                    Some(p) => e.resolve_partner(a, p)?.org.name,
+                let (owner, id) = match partner.as_deref() {
+                    None => (a.org.name.clone(), None),
+                    Some(p) => {
+                        let o = e.resolve_partner(a, p)?.org;
+                        (o.name, Some(o.id))
+                    }
                 };
-                Ok((owner, pops))
+                Ok((owner, id, pops))
             })
             .await?;
         let total = pops.len();
+        render::limit_in(args.limit, render::MAX_PAGE)?;
         let (page, next_cursor) = render::page(pops, &scope, &args.cursor, args.limit)?;
+        let theirs = partner_id.is_some();
         Ok(Json(ListPopulationsOut {
-            owner: clean(&owner),
+            owner: (!theirs).then(|| clean(&owner)),
+            partner_id,
             populations: page.into_iter().map(PopulationOut::from).collect(),
             total,
             next_cursor,
+            partner_supplied: theirs.then(|| OwnerText {
+                owner: Supplied::new(owner),
+            }),
         }))
     }
 
@@ -312,24 +344,27 @@ impl PartnermapServer {
             .await?;
         let total = cells.len();
         let scope = format!("get_overlaps|{id}");
+        render::limit_in(args.limit, render::MAX_PAGE)?;
         let (page, next_cursor) = render::page(cells, &scope, &args.cursor, args.limit)?;
-        let pop = |p: crate::engine::PopRef| PopRefOut {
-            id: p.id,
-            name: clean(&p.name),
-        };
         Ok(Json(OverlapsOut {
-            partner: clean(&name),
             partner_id: id,
             cells: page
                 .into_iter()
                 .map(|c| CellOut {
-                    my_population: pop(c.my_population),
-                    partner_population: pop(c.partner_population),
+                    my_population: PopRefOut {
+                        id: c.my_population.id,
+                        name: clean(&c.my_population.name),
+                    },
+                    partner_population: Ref::new(
+                        c.partner_population.id,
+                        &c.partner_population.name,
+                    ),
                     overlap_count: c.overlap_count,
                 })
                 .collect(),
             total,
             next_cursor,
+            partner_supplied: Name::of(&name),
         }))
     }
 }

@@ -8,13 +8,17 @@ pub mod partners;
 pub mod score;
 pub mod sharing;
 
-use super::render::{clean, clean_all, clean_opt};
+use super::render::{Supplied, is_false, supplied_all};
 use crate::engine::{PartnerSummary, PopulationSummary};
 use rmcp::schemars::{self, JsonSchema};
 use serde::Serialize;
 
 // Tools return `Result<Json<T>, String>` spelled out (not through an alias): rmcp's macro reads
 // the return type to derive the `outputSchema`. `Err(sentence)` becomes an `isError` result.
+//
+// Outputs follow SPEC §7: no null, empty or default fields (`skip_serializing_if`), numbers
+// rounded (render::pct / money / sig3), text another organization wrote only inside a
+// `partner_supplied` member (render::Supplied).
 
 /// One partner as listed to the acting org.
 #[derive(Debug, Serialize, JsonSchema)]
@@ -22,59 +26,91 @@ use serde::Serialize;
 pub struct PartnerOut {
     /// The partner's id (an organization id); pass it as `partner` to other tools.
     pub id: i64,
-    pub name: String,
-    pub domain: Option<String>,
     /// invited, active, declined or revoked (offline partners are always active).
     pub status: String,
     /// An offline partner: a company that does not use partnermap, whose lists you upload.
+    #[serde(skip_serializing_if = "is_false")]
     pub offline: bool,
     /// For an invitation: `incoming` (they invited you: answer with respond_to_invitation) or `outgoing` (waiting for them).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub direction: Option<String>,
-    pub partnership_id: Option<i64>,
-    /// Partner Score label (High, Medium, Low, None, Unknown); null until scores are computed.
+    /// Partner Score label (High, Medium, Low, None, Unknown), once scores are computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub score_label: Option<String>,
+    pub partner_supplied: PartnerText,
+}
+
+/// A partner's name and domain, as the partner wrote them.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct PartnerText {
+    pub name: Supplied,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<Supplied>,
 }
 
 impl From<PartnerSummary> for PartnerOut {
     fn from(p: PartnerSummary) -> Self {
         PartnerOut {
             id: p.id,
-            name: clean(&p.name),
-            domain: clean_opt(p.domain.as_deref()),
             status: p.status.to_string(),
             offline: p.offline,
             direction: p.direction.map(str::to_string),
-            partnership_id: p.partnership_id,
             score_label: p.score_label.map(|l| l.as_str().to_string()),
+            partner_supplied: PartnerText {
+                name: Supplied::new(p.name),
+                domain: p.domain.map(Supplied::new),
+            },
         }
     }
 }
 
-/// A population: the acting org's own, or a partner's one the partner lets it see.
+/// A population: the acting org's own (its `name` outside), or a partner's one the partner lets
+/// it see (its name and shared fields under `partner_supplied`).
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct PopulationOut {
     pub id: i64,
-    pub name: String,
+    /// Your population's name (a partner's is under partner_supplied).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// prospects, customers, open_opportunities or custom.
     #[serde(rename = "type")]
     pub pop_type: String,
     pub record_count: i64,
     /// For a partner's population: the level it is shared with you at (counts, overlaps, full).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sharing_level: Option<String>,
-    /// For a partner's population: the fields it shares with you (`*` = all).
-    pub shared_fields: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_supplied: Option<PopulationText>,
+}
+
+/// A partner's population name and the fields it shares with you (`*` = all).
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct PopulationText {
+    pub name: Supplied,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shared_fields: Vec<Supplied>,
 }
 
 impl From<PopulationSummary> for PopulationOut {
     fn from(p: PopulationSummary) -> Self {
+        let theirs = p.sharing_level.is_some();
         PopulationOut {
             id: p.id,
-            name: clean(&p.name),
+            name: (!theirs).then(|| super::render::clean(&p.name)),
             pop_type: p.pop_type.to_string(),
             record_count: p.record_count,
             sharing_level: p.sharing_level.map(|l| l.to_string()),
-            shared_fields: p.shared_fields.as_deref().map(clean_all),
+            partner_supplied: theirs.then(|| PopulationText {
+                name: Supplied::new(p.name),
+                shared_fields: p
+                    .shared_fields
+                    .as_deref()
+                    .map(supplied_all)
+                    .unwrap_or_default(),
+            }),
         }
     }
 }

@@ -4,12 +4,15 @@
 
 use super::{PartnerOut, PopulationOut, default_limit, opt_arg, opt_text};
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{self, clean, clean_all, clean_opt};
+use crate::mcp::render::{
+    self, Name, Supplied, clean, clean_all, clean_opt, is_zero, supplied_all,
+};
 use crate::model::PartnershipStatus;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 // ---------- outputs ----------
 
@@ -24,6 +27,7 @@ pub struct WhoamiOut {
 pub struct OrgOut {
     pub id: i64,
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// explorer, connector, supernode or enterprise.
     pub plan: String,
@@ -38,6 +42,7 @@ pub struct UserOut {
     /// admin, partner_manager or member.
     pub role: String,
     /// For partner managers: manage_data_sources, manage_partnerships, manage_sharing.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub permissions: Vec<String>,
 }
 
@@ -46,10 +51,14 @@ pub struct ListPartnersOut {
     pub partners: Vec<PartnerOut>,
     /// How many partners match in all (every page).
     pub total: usize,
-    /// Pass as `cursor` to get the next page; null on the last page.
+    /// Partners matching, by status (every page).
+    pub by_status: BTreeMap<String, usize>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
 }
 
+/// What your organization shares with the partner, for one of your populations.
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct SharingOut {
@@ -57,23 +66,36 @@ pub struct SharingOut {
     pub population: String,
     /// hidden, counts, overlaps or full.
     pub level: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<String>,
+}
+
+/// What the partner shares with you, for one of its populations.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct TheirSharingOut {
+    pub population_id: i64,
+    /// hidden, counts, overlaps or full.
+    pub level: String,
+    pub partner_supplied: TheirSharingText,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct TheirSharingText {
+    pub population: Supplied,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<Supplied>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct GetPartnerOut {
-    pub id: i64,
-    pub name: String,
-    pub domain: Option<String>,
-    pub status: String,
-    pub offline: bool,
-    pub direction: Option<String>,
-    pub partnership_id: Option<i64>,
-    pub score_label: Option<String>,
-    /// The partner's populations you can see (empty unless the partnership is active).
+    #[serde(flatten)]
+    pub partner: PartnerOut,
+    /// The partner's populations you can see (none unless the partnership is active).
     pub populations: Vec<PopulationOut>,
     /// What the partner shares with you, per visible population.
-    pub they_share: Vec<SharingOut>,
+    pub they_share: Vec<TheirSharingOut>,
     /// What your organization shares with the partner, per population of yours.
     pub you_share: Vec<SharingOut>,
 }
@@ -84,7 +106,10 @@ pub struct AccountOut {
     /// The record id of your account.
     pub id: i64,
     pub name: String,
-    pub website: String,
+    /// The website as imported, when it differs from the domain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     pub data_source_id: i64,
 }
@@ -95,7 +120,8 @@ pub struct SearchOut {
     pub partners: Vec<PartnerOut>,
     /// Your own accounts whose name, website or domain contains the query.
     pub accounts: Vec<AccountOut>,
-    /// Whether more accounts matched than are listed (raise `limit` or refine the query).
+    /// More accounts matched than are listed (raise `limit` or refine the query).
+    #[serde(skip_serializing_if = "render::is_false")]
     pub accounts_truncated: bool,
 }
 
@@ -110,8 +136,15 @@ pub struct PartnershipRef {
     pub id: i64,
     /// invited, active, declined or revoked.
     pub status: String,
-    pub partner: String,
     pub partner_id: i64,
+    /// {partner}: the partner's name.
+    pub partner_supplied: PartnerName,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct PartnerName {
+    pub partner: Supplied,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -128,11 +161,12 @@ pub struct DeleteOfflineOut {
 #[schemars(inline)]
 pub struct DeletedOut {
     pub id: i64,
-    pub name: String,
     /// Records removed with the partner.
     pub records: i64,
     /// Populations removed with the partner.
+    #[serde(skip_serializing_if = "is_zero")]
     pub populations: usize,
+    pub partner_supplied: Name,
 }
 
 // ---------- inputs ----------
@@ -145,8 +179,9 @@ pub struct ListPartnersIn {
     /// The `next_cursor` of the previous page; empty for the first page.
     #[serde(default)]
     pub cursor: String,
-    /// Page size (1-200).
+    /// Page size (1-200, default 50).
     #[serde(default = "default_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
 }
 
@@ -161,8 +196,9 @@ pub struct PartnerIn {
 pub struct SearchIn {
     /// Text to find in partner names/domains and in your accounts' names, websites and domains.
     pub query: String,
-    /// Most accounts to return (1-200).
+    /// Most accounts to return (1-200, default 20).
     #[serde(default = "default_search_limit")]
+    #[schemars(range(min = 1))]
     pub limit: usize,
 }
 
@@ -245,11 +281,17 @@ impl PartnermapServer {
         let status: Option<PartnershipStatus> = opt_arg(&args.status)?;
         let partners = self.read(move |e, a| e.list_partners(a, status)).await?;
         let total = partners.len();
+        let mut by_status = BTreeMap::new();
+        for p in &partners {
+            *by_status.entry(p.status.to_string()).or_insert(0) += 1;
+        }
         let scope = format!("list_partners|{}", status.map(|s| s.as_str()).unwrap_or(""));
+        render::limit_in(args.limit, render::MAX_PAGE)?;
         let (page, next_cursor) = render::page(partners, &scope, &args.cursor, args.limit)?;
         Ok(Json(ListPartnersOut {
             partners: page.into_iter().map(PartnerOut::from).collect(),
             total,
+            by_status,
             next_cursor,
         }))
     }
@@ -265,25 +307,25 @@ impl PartnermapServer {
         let d = self
             .read(move |e, a| e.get_partner(a, &args.partner))
             .await?;
-        let sharing = |s: crate::engine::SideSharing| SharingOut {
+        let mine = |s: crate::engine::SideSharing| SharingOut {
             population_id: s.population_id,
             population: clean(&s.population),
             level: s.level.to_string(),
             fields: clean_all(&s.fields),
         };
-        let p = PartnerOut::from(d.summary);
+        let theirs = |s: crate::engine::SideSharing| TheirSharingOut {
+            population_id: s.population_id,
+            level: s.level.to_string(),
+            partner_supplied: TheirSharingText {
+                population: Supplied::new(s.population),
+                fields: supplied_all(&s.fields),
+            },
+        };
         Ok(Json(GetPartnerOut {
-            id: p.id,
-            name: p.name,
-            domain: p.domain,
-            status: p.status,
-            offline: p.offline,
-            direction: p.direction,
-            partnership_id: p.partnership_id,
-            score_label: p.score_label,
+            partner: PartnerOut::from(d.summary),
             populations: d.populations.into_iter().map(PopulationOut::from).collect(),
-            they_share: d.they_share.into_iter().map(sharing).collect(),
-            you_share: d.you_share.into_iter().map(sharing).collect(),
+            they_share: d.they_share.into_iter().map(theirs).collect(),
+            you_share: d.you_share.into_iter().map(mine).collect(),
         }))
     }
 
@@ -295,7 +337,7 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<SearchIn>,
     ) -> Result<Json<SearchOut>, String> {
-        let limit = args.limit.clamp(1, render::MAX_LIST);
+        let limit = render::limit_in(args.limit, render::MAX_LIST)?;
         let r = self
             .read(move |e, a| e.search(a, &args.query, limit))
             .await?;
@@ -308,7 +350,7 @@ impl PartnermapServer {
                 .map(|h| AccountOut {
                     id: h.id,
                     name: clean(&h.name),
-                    website: clean(&h.website),
+                    website: website_unless_domain(&h.website, h.domain.as_deref()),
                     domain: clean_opt(h.domain.as_deref()),
                     data_source_id: h.data_source_id,
                 })
@@ -416,9 +458,9 @@ impl PartnermapServer {
         Ok(Json(DeleteOfflineOut {
             deleted: DeletedOut {
                 id: d.id,
-                name: clean(&d.name),
                 records: d.records,
                 populations: d.populations,
+                partner_supplied: Name::of(&d.name),
             },
         }))
     }
@@ -429,8 +471,25 @@ fn partnership(v: crate::engine::PartnershipView) -> PartnershipOut {
         partnership: PartnershipRef {
             id: v.id,
             status: v.status.to_string(),
-            partner: clean(&v.partner),
             partner_id: v.partner_id,
+            partner_supplied: PartnerName {
+                partner: Supplied::new(v.partner),
+            },
         },
+    }
+}
+
+/// A website worth showing beside the domain: absent when it is only the domain again.
+pub(crate) fn website_unless_domain(website: &str, domain: Option<&str>) -> Option<String> {
+    let w = website.trim();
+    let bare = w
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches("www.")
+        .trim_end_matches('/');
+    match domain {
+        _ if w.is_empty() => None,
+        Some(d) if bare.eq_ignore_ascii_case(d) => None,
+        _ => Some(clean(w)),
     }
 }
