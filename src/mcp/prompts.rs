@@ -96,9 +96,19 @@ impl PartnermapServer {
                     e.top_partners(a, crate::engine::TopSort::Score, usize::MAX, Some(as_of))?;
                 let total = all.len();
                 let (rows, _) = render::cap(all, LEADERBOARD);
-                // HOOK(partner_influence): once the insights toolset's engine call exists, embed
-                // the quarter's partner-influenced pipeline here, e.g.
-                // `"influence": e.partner_influence(a, from, to, ...)?` rendered like its tool.
+                // The quarter's partner-influenced pipeline, as partner_influence gives it.
+                let mut influence = e.partner_influence(
+                    a,
+                    crate::engine::Period { from, to },
+                    None,
+                    crate::engine::InfluenceGroup::Partner,
+                    LEADERBOARD,
+                )?;
+                for row in &mut influence.rows {
+                    if let Some(p) = &mut row.partner {
+                        p.name = render::clean(&p.name);
+                    }
+                }
                 Ok(json!({
                     "quarter": q,
                     "from": from.to_string(),
@@ -106,6 +116,7 @@ impl PartnermapServer {
                     "score_as_of": as_of.to_string(),
                     "ranked_partners": total,
                     "leaderboard": rows.into_iter().map(score::top_out).collect::<Vec<_>>(),
+                    "influence": influence,
                 }))
             })
             .await
@@ -113,8 +124,8 @@ impl PartnermapServer {
         let q = data["quarter"].as_str().unwrap_or_default().to_string();
         let text = format!(
             "Help me decide which partners to prioritize for {q} ({} to {}).\n\
-             Below is my partner leaderboard by Partner Score over the 365 days to {} (label High > Medium > Low > None > Unknown, then s = 0.7 x impact percentile + 0.3 x coverage percentile; coverage_pct = share of my customer and open-opportunity accounts that overlap any partner that overlap this one).\n\
-             Answer with a ranked shortlist (at most 5 partners), one line each on why (label, impact, coverage, overlap) and the next action for each: for High and Medium partners, co-selling the accounts pipeline_generation and deal_navigator find; for partners labelled None or Unknown with a large overlap_count, what partner_score's reasons say to do (e.g. a share request). Quote only numbers given here or returned by the tools. {}\n\
+             Below is my partner leaderboard by Partner Score over the 365 days to {} (label High > Medium > Low > None > Unknown, then s = 0.7 x impact percentile + 0.3 x coverage percentile; coverage_pct = share of my customer and open-opportunity accounts that overlap any partner that overlap this one), and the pipeline partners influenced in the quarter (influence: my deals opened, won and lost in it, in USD, with and without partner overlap, and per partner).\n\
+             Answer with a ranked shortlist (at most 5 partners), one line each on why (label, impact, coverage, overlap, pipeline influenced this quarter) and the next action for each: for High and Medium partners, co-selling the accounts pipeline_generation and deal_navigator find; for partners labelled None or Unknown with a large overlap_count, what partner_score's reasons say to do (e.g. a share request). Quote only numbers given here or returned by the tools. {}\n\
              Data (JSON): {}",
             data["from"].as_str().unwrap_or_default(),
             data["to"].as_str().unwrap_or_default(),
@@ -141,10 +152,17 @@ impl PartnermapServer {
                 let l = e.account_lookup(a, &account)?;
                 let id = l.account.id;
                 let deals: Vec<_> = e
-                    .deal_navigator(a, usize::MAX, None)?
+                    .deal_navigator(
+                        a,
+                        &crate::engine::DealQuery {
+                            account: Some(id.to_string()),
+                            ..Default::default()
+                        },
+                        usize::MAX,
+                        None,
+                    )?
                     .opportunities
                     .into_iter()
-                    .filter(|i| i.account.id == id)
                     .map(score::navigator_item)
                     .collect();
                 let me = a.org.name.clone();
