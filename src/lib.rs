@@ -14,6 +14,7 @@ pub mod mcp;
 pub mod model;
 pub mod scoring;
 pub mod store;
+pub mod text;
 pub mod views;
 
 pub use engine::Engine;

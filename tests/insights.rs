@@ -47,14 +47,26 @@ fn suggestions_rank_by_signals_that_reveal_nothing() {
     // Reachable: every online org but Vega and its active partners Orion and Lyra:
     // Nadir, Xeno, Yarrow, Zeta, Quill, Wren. Wren has no signal and is left out.
     assert_eq!((s.reachable, s.total, s.omitted), (6, 5, None));
-    let names: Vec<&str> = s.suggestions.iter().map(|x| x.org.name.as_str()).collect();
+    let names: Vec<&str> = s
+        .suggestions
+        .iter()
+        .map(|x| x.org.text.name.0.as_str())
+        .collect();
     // Quill: your customer; Xeno: your prospect (+1 mutual); Nadir: 2 mutual partners;
     // Zeta: 1 mutual + revoked; Yarrow: declined.
     assert_eq!(names, ["Quill", "Xeno", "Nadir", "Zeta", "Yarrow"]);
-    let by = |name: &str| s.suggestions.iter().find(|x| x.org.name == name).unwrap();
+    let by = |name: &str| {
+        s.suggestions
+            .iter()
+            .find(|x| x.org.text.name.0 == name)
+            .unwrap()
+    };
     let quill = by("Quill");
     assert_eq!(quill.status, SuggestionStatus::InvitationReceived);
-    assert_eq!(quill.org.domain.as_deref(), Some("quill.io"));
+    assert_eq!(
+        quill.org.text.domain.as_ref().map(|d| d.0.as_str()),
+        Some("quill.io")
+    );
     assert_eq!(
         quill.signals,
         [SuggestionSignal::YourAccount {
@@ -100,7 +112,11 @@ fn suggestions_rank_by_signals_that_reveal_nothing() {
     // From Orion's side: its active partners are Vega, Nadir and Xeno; Lyra is reachable with
     // two mutual partners (Vega, Nadir), Zeta with none of Orion's partners... Zeta is Lyra's.
     let o = n.e.partner_suggestions(&n.orion, 10).unwrap();
-    let lyra = o.suggestions.iter().find(|x| x.org.name == "Lyra").unwrap();
+    let lyra = o
+        .suggestions
+        .iter()
+        .find(|x| x.org.text.name.0 == "Lyra")
+        .unwrap();
     assert_eq!(
         lyra.signals,
         [SuggestionSignal::MutualPartners { count: 2 }]
@@ -108,7 +124,7 @@ fn suggestions_rank_by_signals_that_reveal_nothing() {
     assert!(
         o.suggestions
             .iter()
-            .all(|x| !["Vega", "Nadir", "Xeno", "Orion"].contains(&x.org.name.as_str()))
+            .all(|x| !["Vega", "Nadir", "Xeno", "Orion"].contains(&x.org.text.name.0.as_str()))
     );
     // No overlap figure exists with a non-partner: the only account signal is the org's own domain.
     let json = serde_json::to_string(&s).unwrap();
@@ -157,7 +173,7 @@ fn influence_splits_deals_by_visible_partner_overlap() {
     assert_eq!(v["group_by"], "partner");
     assert_eq!(
         v["rows"][1],
-        json!({"partner": {"id": r.rows[1].partner.as_ref().unwrap().id, "name": "Umber"},
+        json!({"partner": {"id": r.rows[1].partner.as_ref().unwrap().id, "partner_supplied": {"name": "Umber"}},
         "opened": 1, "opened_usd": 700, "won": 0, "won_usd": 0, "lost": 0, "lost_usd": 0})
     );
     assert!(v.get("rows_omitted").is_none());
@@ -289,8 +305,8 @@ fn new_accounts_come_only_from_full_sharing() {
         .iter()
         .map(|p| {
             (
-                p.name.as_str(),
-                p.partner_population.as_str(),
+                p.text.name.0.as_str(),
+                p.text.partner_population.0.as_str(),
                 p.population_type.as_str(),
             )
         })
@@ -432,7 +448,10 @@ async fn the_three_tools_over_mcp() {
     let s = c.ok("partner_suggestions", json!({})).await;
     assert_compact(&s, "$");
     assert_eq!(s["total"], 5);
-    assert_eq!(s["suggestions"][0]["org"]["name"], "Quill");
+    assert_eq!(
+        s["suggestions"][0]["org"]["partner_supplied"]["name"],
+        "Quill"
+    );
     assert_eq!(s["suggestions"][0]["status"], "invitation_received");
     assert_eq!(
         s["suggestions"][0]["signals"],
@@ -461,7 +480,7 @@ async fn the_three_tools_over_mcp() {
         r["period"],
         json!({"from": "2026-10-01", "to": "2026-12-31"})
     );
-    assert_eq!(r["rows"][0]["partner"]["name"], "Orion");
+    assert_eq!(r["rows"][0]["partner"]["partner_supplied"]["name"], "Orion");
     let r = c
         .ok(
             "partner_influence",
@@ -498,18 +517,27 @@ async fn the_three_tools_over_mcp() {
     let a = c.ok("new_accounts", json!({"limit": 2})).await;
     assert_compact(&a, "$");
     assert_eq!(a["total"], 3);
-    assert_eq!(a["accounts"][0]["partner_record"]["name"], "Gale");
+    assert_eq!(
+        a["accounts"][0]["partner_supplied"]["partner_record"]["name"],
+        "Gale"
+    );
     assert_eq!(
         a["accounts"][0]["partners"][0],
-        json!({"id": a["accounts"][0]["partners"][0]["id"], "name": "Orion", "partner_population": "Customers", "population_type": "customers"})
+        json!({"id": a["accounts"][0]["partners"][0]["id"], "population_type": "customers", "partner_supplied": {"name": "Orion", "partner_population": "Customers"}})
     );
     let cursor = a["next_cursor"].as_str().unwrap().to_string();
     let b = c
         .ok("new_accounts", json!({"limit": 2, "cursor": cursor}))
         .await;
-    assert_eq!(b["accounts"][0]["partner_record"]["name"], "Kite");
+    assert_eq!(
+        b["accounts"][0]["partner_supplied"]["partner_record"]["name"],
+        "Kite"
+    );
     // Text another organization wrote reaches the model cleaned.
-    assert_eq!(b["accounts"][0]["partner_record"]["industry"], "Travel Co");
+    assert_eq!(
+        b["accounts"][0]["partner_supplied"]["partner_record"]["industry"],
+        "Travel Co"
+    );
     assert!(b.get("next_cursor").is_none());
     // A cursor only works for the list it came from.
     assert!(
@@ -576,7 +604,10 @@ fn the_three_cli_verbs() {
         "{text}"
     );
     let v: Value = serde_json::from_str(&run(&["suggestions", "--json"])).unwrap();
-    assert_eq!(v["suggestions"][1]["org"]["name"], "Xeno");
+    assert_eq!(
+        v["suggestions"][1]["org"]["partner_supplied"]["name"],
+        "Xeno"
+    );
     assert!(run(&["suggestions"]).contains("Quill"));
     let v: Value = serde_json::from_str(&run(&[
         "new-accounts",

@@ -462,6 +462,7 @@ async fn client_roots_are_the_allowed_folders_and_follow_changes() {
         .env("PARTNERMAP_DB", &net.db)
         .env("PARTNERMAP_USER", ANN)
         .env("HOME", home.path())
+        .env("PARTNERMAP_TOOLSETS", "all")
         .env_remove("PARTNERMAP_FILES")
         .env_remove("XDG_DOWNLOAD_DIR");
     let (transport, _) = TokioChildProcess::builder(cmd)
@@ -518,6 +519,7 @@ async fn client_roots_are_the_allowed_folders_and_follow_changes() {
         .env("PARTNERMAP_DB", &net.db)
         .env("PARTNERMAP_USER", ANN)
         .env("HOME", home.path())
+        .env("PARTNERMAP_TOOLSETS", "all")
         .env_remove("PARTNERMAP_FILES")
         .env_remove("XDG_DOWNLOAD_DIR")
         .env("XDG_CONFIG_HOME", home.path().join(".config"));

@@ -113,8 +113,8 @@ pub fn run(engine: &Engine, actor: &Actor, cmd: InsightsCmd, json: bool) -> Resu
                     t.push_str(&format!(
                         "{:>4}  {:<28} {:<20} {:<20} {}\n",
                         x.org.id,
-                        x.org.name,
-                        x.org.domain.as_deref().unwrap_or("-"),
+                        x.org.text.name.0,
+                        x.org.text.domain.as_ref().map_or("-", |d| d.0.as_str()),
                         serde_json::to_value(x.status)
                             .ok()
                             .and_then(|v| v.as_str().map(str::to_string))
@@ -194,7 +194,7 @@ pub fn run(engine: &Engine, actor: &Actor, cmd: InsightsCmd, json: bool) -> Resu
                     let partners: Vec<String> = a
                         .partners
                         .iter()
-                        .map(|p| format!("{} ({})", p.name, p.partner_population))
+                        .map(|p| format!("{} ({})", p.text.name.0, p.text.partner_population.0))
                         .collect();
                     t.push_str(&format!(
                         "  {:<32} {:<28} {}\n",

@@ -3,11 +3,13 @@
 //! behaves the same.
 
 use crate::Error;
-use rmcp::schemars::{self, JsonSchema};
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Longest piece of text (a name, a website, a field value) put in an output, in characters.
-pub const MAX_TEXT: usize = 300;
+pub use crate::text::{
+    MAX_BODY, MAX_FIELDS, MAX_TEXT, Name, Ref, Supplied, SuppliedBody, SuppliedFields, clean,
+    clean_fields, clean_json, clean_to, supplied_all,
+};
+
 /// Longest error sentence.
 pub const MAX_ERROR: usize = 2_000;
 /// Page size when the caller gives no `limit`, and the largest page.
@@ -15,8 +17,6 @@ pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 200;
 /// Largest unpaged list in an output (import errors, search hits).
 pub const MAX_LIST: usize = 200;
-/// Longest message body (thread posts, share-request messages), in characters.
-pub const MAX_BODY: usize = 4_000;
 /// Rough budget, in bytes of JSON, for the rows of one page of a wide list (report rows): a page
 /// stops early past it and its `next_cursor` continues where it stopped. Outputs go out twice
 /// (structured and as text), and some clients drop messages over 10 MiB.
@@ -36,35 +36,12 @@ pub fn clean_error(s: &str) -> String {
     clean_to(s, MAX_ERROR)
 }
 
-/// Text from outside (partner names, CSV values, file lines): control characters removed
-/// (line breaks and tabs become spaces), length capped at [`MAX_TEXT`] with a trailing `…`.
-pub fn clean(s: &str) -> String {
-    clean_to(s, MAX_TEXT)
-}
-
 pub fn clean_opt(s: Option<&str>) -> Option<String> {
     s.map(clean)
 }
 
 pub fn clean_all(v: &[String]) -> Vec<String> {
     v.iter().map(|s| clean(s)).collect()
-}
-
-/// Most fields of one record put in an output.
-pub const MAX_FIELDS: usize = 100;
-
-/// A record's fields (partner-supplied keys and values): every string cleaned, nested arrays and
-/// objects cleaned the same way, at most [`MAX_FIELDS`] entries at each level. The flag says
-/// whether entries were left out.
-pub fn clean_fields(
-    fields: &serde_json::Map<String, serde_json::Value>,
-) -> (serde_json::Map<String, serde_json::Value>, bool) {
-    let out = fields
-        .iter()
-        .take(MAX_FIELDS)
-        .map(|(k, v)| (clean(k), clean_json(v)))
-        .collect();
-    (out, fields.len() > MAX_FIELDS)
 }
 
 /// [`clean_fields`] where the caller has no place to say the map was cut.
@@ -74,42 +51,10 @@ pub fn clean_map(
     clean_fields(&m).0
 }
 
-/// A JSON value from outside: every string in it, keys included, cleaned; lists and maps capped.
-pub fn clean_json(v: &serde_json::Value) -> serde_json::Value {
-    use serde_json::Value;
-    match v {
-        Value::String(s) => Value::String(clean(s)),
-        Value::Array(a) => Value::Array(a.iter().take(MAX_FIELDS).map(clean_json).collect()),
-        Value::Object(m) => Value::Object(clean_fields(m).0),
-        other => other.clone(),
-    }
-}
-
 /// A message someone wrote (a thread post, a share request's note): cleaned like [`clean`] but
 /// capped at [`MAX_BODY`].
 pub fn clean_body(s: &str) -> String {
     clean_to(s, MAX_BODY)
-}
-
-fn clean_to(s: &str, max: usize) -> String {
-    let mut out = String::with_capacity(s.len().min(max * 4));
-    let mut n = 0;
-    for c in s.chars() {
-        let c = match c {
-            '\n' | '\r' | '\t' => ' ',
-            c if c.is_control() => continue,
-            // bidi overrides and zero-width characters can disguise text
-            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => continue,
-            c => c,
-        };
-        if n == max {
-            out.push('…');
-            break;
-        }
-        out.push(c);
-        n += 1;
-    }
-    out
 }
 
 /// The JSON Schema `format`s a client validator knows (draft 2020-12); schemars also emits
@@ -257,109 +202,6 @@ fn decode_cursor(cursor: &str, scope: &str) -> Option<usize> {
     }
     let (s, offset) = payload.rsplit_once('|')?;
     (s == scope).then(|| offset.parse().ok())?
-}
-
-// ---------- partner-supplied text ----------
-//
-// The convention (SPEC §7, server instructions): every string another organization wrote sits in
-// the `partner_supplied` member of the smallest object it belongs to, under the field name it
-// would otherwise have (`{"id": 7, "label": "High", "partner_supplied": {"name": "Acme"}}`); ids,
-// counts, labels and statuses stay outside. The text itself is a [`Supplied`]: cleaned when it is
-// serialized, so no output can carry it raw.
-
-/// Text another organization wrote. Serialized cleaned: control, bidi and zero-width characters
-/// removed, line breaks and tabs made spaces, at most `MAX` characters (then `…`). Only ever put
-/// it inside a `partner_supplied` group.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Supplied<const MAX: usize = MAX_TEXT>(pub String);
-
-impl<const MAX: usize> Supplied<MAX> {
-    pub fn new(s: impl Into<String>) -> Self {
-        Supplied(s.into())
-    }
-}
-
-impl<const MAX: usize> serde::Serialize for Supplied<MAX> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&clean_to(&self.0, MAX))
-    }
-}
-
-impl<const MAX: usize> rmcp::schemars::JsonSchema for Supplied<MAX> {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Supplied".into()
-    }
-    fn json_schema(_: &mut rmcp::schemars::SchemaGenerator) -> rmcp::schemars::Schema {
-        rmcp::schemars::json_schema!({ "type": "string" })
-    }
-}
-
-/// A longer text another organization wrote (a message, a note).
-pub type SuppliedBody = Supplied<MAX_BODY>;
-
-/// Record fields another organization wrote (keys and values): serialized through
-/// [`clean_fields`], at most [`MAX_FIELDS`] entries at each level.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SuppliedFields(pub serde_json::Map<String, serde_json::Value>);
-
-impl serde::Serialize for SuppliedFields {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        clean_fields(&self.0).0.serialize(s)
-    }
-}
-
-impl rmcp::schemars::JsonSchema for SuppliedFields {
-    fn inline_schema() -> bool {
-        true
-    }
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "SuppliedFields".into()
-    }
-    fn json_schema(_: &mut rmcp::schemars::SchemaGenerator) -> rmcp::schemars::Schema {
-        rmcp::schemars::json_schema!({ "type": "object", "additionalProperties": true })
-    }
-}
-
-/// A list of names another organization wrote (field names), at most [`MAX_FIELDS`].
-pub fn supplied_all(v: &[String]) -> Vec<Supplied> {
-    v.iter().take(MAX_FIELDS).map(Supplied::new).collect()
-}
-
-/// The `partner_supplied` group of an object that only holds the partner's name.
-#[derive(Debug, Clone, Default, serde::Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct Name {
-    pub name: Supplied,
-}
-
-impl Name {
-    pub fn of(s: &str) -> Self {
-        Name {
-            name: Supplied::new(s),
-        }
-    }
-}
-
-/// One partner (or one partner's population) by id, its name partner-supplied:
-/// `{"id": 7, "partner_supplied": {"name": "Acme"}}`.
-#[derive(Debug, Clone, serde::Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct Ref {
-    pub id: i64,
-    /// The name, written by the other organization.
-    pub partner_supplied: Name,
-}
-
-impl Ref {
-    pub fn new(id: i64, name: &str) -> Self {
-        Ref {
-            id,
-            partner_supplied: Name::of(name),
-        }
-    }
 }
 
 // ---------- numbers as a person reads them ----------

@@ -713,7 +713,7 @@ impl PartnermapServer {
     }
 
     #[tool(
-        description = "Partner Score for one partner and why: 'does this partner help us win?'. Compares your deals closed in the 365 days to `as_of` on accounts that are the partner's customers (metrics.with) with all your other deals (metrics.base): win rate, average size in USD, days to close. Each ratio (with ÷ base; days base ÷ with) is clamped to [1/4, 4]; impact = mean of their natural logs (above 0: better with the partner). coverage_pct = share of your customer and open-opportunity accounts overlapping any partner that overlap this one. s = 0.7 × impact percentile + 0.3 × coverage percentile among scored partners: High at s ≥ 66.7, Low below 33.3, else Medium. None and Unknown come with `reasons`, each with a code and the fix that works (e.g. create_share_request for the partner's customers, import_crm for missing deal fields); a share request you already sent and that is pending is in pending_share_request. Quote the numbers returned, never invent them.",
+        description = "Partner Score for one partner and why: 'does this partner help us win?'. Compares your deals closed in the 365 days to `as_of` on accounts that are the partner's customers (metrics.with) with all your other deals (metrics.base): win rate, average size in USD, days to close. impact = mean log of the ratios, each clamped to [1/4, 4] (above 0: better with the partner); coverage_pct = share of your customer and open-opportunity accounts overlapping any partner that overlap this one; s = 0.7 × impact percentile + 0.3 × coverage percentile: High at s ≥ 66.7, Low below 33.3. None and Unknown come with `reasons`, each with a code and the fix that works (e.g. create_share_request for the partner's customers, import_crm for missing deal fields); a share request you already sent and that is pending is in pending_share_request. Quote the numbers returned, never invent them.",
         annotations(
             title = "Partner Score",
             read_only_hint = true,
@@ -748,7 +748,7 @@ impl PartnermapServer {
     }
 
     #[tool(
-        description = "Your top partners, the answer to 'who are my best partners?': active and offline partners ranked by Partner Score label (High > Medium > Low > None > Unknown), then s, then coverage; or by `sort` overlap_count, coverage or win_rate_lift. Each row has s (0.7 × impact percentile + 0.3 × coverage percentile), impact, coverage %, overlap count, win-rate lift and won deals with the partner; `reasons` gives the codes behind None/Unknown. Next: partner_score for one partner's full breakdown and what to do about its reasons, pipeline_generation to act on the best ones.",
+        description = "Your top partners ('who are my best partners?'), ranked by Partner Score label (High > Medium > Low > None > Unknown), then s (0.7 × impact percentile + 0.3 × coverage percentile), then coverage; or `sort` overlap_count, coverage or win_rate_lift. `reasons` are the codes behind None/Unknown. Next: partner_score for one partner's breakdown.",
         annotations(title = "Top partners", read_only_hint = true, open_world_hint = false)
     )]
     pub async fn top_partners(
@@ -781,7 +781,7 @@ impl PartnermapServer {
     }
 
     #[tool(
-        description = "Pipeline generation: your prospects (or the population you name) that are customers or open opportunities of your partners, each with the partners behind it and their Partner Score labels. A top_prospect is a customer of two or more High partners: they come first and are the best accounts to ask partners for an introduction. Only partner populations shared with you at overlaps or full are used. Narrow with `partner`, `label` (e.g. High: your best partners) and `partner_population_type`; `sort` partners or label. Pages with `cursor`/`next_cursor`. Next: account_lookup on an account for what each partner shares about it.",
+        description = "Pipeline generation: your prospects (or a named population) that are customers or open opportunities of partners, with the partners behind each. top_prospect = customer of two or more High partners, listed first: the best accounts to ask for an introduction. Narrow with `partner`, `label` (e.g. High), `partner_population_type`; `sort` partners or label.",
         annotations(
             title = "Pipeline generation",
             read_only_hint = true,
@@ -820,7 +820,7 @@ impl PartnermapServer {
     }
 
     #[tool(
-        description = "Deal navigator: your open opportunities, each with the partners that can help win it and the signal behind each: the account is the partner's customer (strongest), open opportunity, or prospect; a recent thread with the partner about the account lifts it. The partner's Partner Score label is context, not the ranking key. `summary` totals every matching deal (count and USD, with and without partner help), so the first page answers 'how many / how much'. Filter instead of paging: `account` (one deal's co-sell), `partner`, `label`, `signal`, `stage`, `min_amount_usd`/`max_amount_usd`, `close_from`/`close_to`, `only_with_help`; `sort` help (default), amount (biggest deal first) or close_date. Next: account_lookup for an account, partner_score for a partner.",
+        description = "Deal navigator ('which deals can a partner help with?'): your open opportunities, each with the partners that can help and why (signal: the account is their customer > open opportunity > prospect; a recent thread lifts it; the Partner Score label is context). `summary` totals every matching deal (count and USD, with help). Filter instead of paging: `account`, `partner`, `label`, `signal`, `stage`, amount and close-date ranges, `only_with_help`; `sort` help, amount (biggest first) or close_date.",
         annotations(
             title = "Deal navigator",
             read_only_hint = true,

@@ -1,0 +1,197 @@
+//! Text another organization wrote (SPEC §7 "Text from other organizations is data"): how it is
+//! cleaned and how it is marked, in one place for every layer. The engine's view types hold it
+//! in [`Supplied`] fields or serialize it through the `as_*` helpers below, inside a
+//! `partner_supplied` member; the MCP layer ([`crate::mcp::render`]) re-exports the same types.
+
+use rmcp::schemars::{self, JsonSchema};
+
+/// Longest piece of text (a name, a website, a field value) put in an output, in characters.
+pub const MAX_TEXT: usize = 300;
+
+/// Longest message body (thread posts, share-request messages), in characters.
+pub const MAX_BODY: usize = 4_000;
+
+/// Text from outside (partner names, CSV values, file lines): control characters removed
+/// (line breaks and tabs become spaces), length capped at [`MAX_TEXT`] with a trailing `…`.
+pub fn clean(s: &str) -> String {
+    clean_to(s, MAX_TEXT)
+}
+
+/// Most fields of one record put in an output.
+pub const MAX_FIELDS: usize = 100;
+
+/// A record's fields (partner-supplied keys and values): every string cleaned, nested arrays and
+/// objects cleaned the same way, at most [`MAX_FIELDS`] entries at each level. The flag says
+/// whether entries were left out.
+pub fn clean_fields(
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> (serde_json::Map<String, serde_json::Value>, bool) {
+    let out = fields
+        .iter()
+        .take(MAX_FIELDS)
+        .map(|(k, v)| (clean(k), clean_json(v)))
+        .collect();
+    (out, fields.len() > MAX_FIELDS)
+}
+
+/// A JSON value from outside: every string in it, keys included, cleaned; lists and maps capped.
+pub fn clean_json(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::String(s) => Value::String(clean(s)),
+        Value::Array(a) => Value::Array(a.iter().take(MAX_FIELDS).map(clean_json).collect()),
+        Value::Object(m) => Value::Object(clean_fields(m).0),
+        other => other.clone(),
+    }
+}
+
+pub fn clean_to(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max * 4));
+    let mut n = 0;
+    for c in s.chars() {
+        let c = match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => continue,
+            // bidi overrides and zero-width characters can disguise text
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => continue,
+            c => c,
+        };
+        if n == max {
+            out.push('…');
+            break;
+        }
+        out.push(c);
+        n += 1;
+    }
+    out
+}
+
+// ---------- partner-supplied text ----------
+//
+// The convention (SPEC §7, server instructions): every string another organization wrote sits in
+// the `partner_supplied` member of the smallest object it belongs to, under the field name it
+// would otherwise have (`{"id": 7, "label": "High", "partner_supplied": {"name": "Acme"}}`); ids,
+// counts, labels and statuses stay outside. The text itself is a [`Supplied`]: cleaned when it is
+// serialized, so no output can carry it raw.
+
+/// Text another organization wrote. Serialized cleaned: control, bidi and zero-width characters
+/// removed, line breaks and tabs made spaces, at most `MAX` characters (then `…`). Only ever put
+/// it inside a `partner_supplied` group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Supplied<const MAX: usize = MAX_TEXT>(pub String);
+
+impl<const MAX: usize> Supplied<MAX> {
+    pub fn new(s: impl Into<String>) -> Self {
+        Supplied(s.into())
+    }
+}
+
+impl<const MAX: usize> serde::Serialize for Supplied<MAX> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&clean_to(&self.0, MAX))
+    }
+}
+
+impl<const MAX: usize> rmcp::schemars::JsonSchema for Supplied<MAX> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Supplied".into()
+    }
+    fn json_schema(_: &mut rmcp::schemars::SchemaGenerator) -> rmcp::schemars::Schema {
+        rmcp::schemars::json_schema!({ "type": "string" })
+    }
+}
+
+/// A longer text another organization wrote (a message, a note).
+pub type SuppliedBody = Supplied<MAX_BODY>;
+
+/// Record fields another organization wrote (keys and values): serialized through
+/// [`clean_fields`], at most [`MAX_FIELDS`] entries at each level.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SuppliedFields(pub serde_json::Map<String, serde_json::Value>);
+
+impl serde::Serialize for SuppliedFields {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        clean_fields(&self.0).0.serialize(s)
+    }
+}
+
+impl rmcp::schemars::JsonSchema for SuppliedFields {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SuppliedFields".into()
+    }
+    fn json_schema(_: &mut rmcp::schemars::SchemaGenerator) -> rmcp::schemars::Schema {
+        rmcp::schemars::json_schema!({ "type": "object", "additionalProperties": true })
+    }
+}
+
+/// A list of names another organization wrote (field names), at most [`MAX_FIELDS`].
+pub fn supplied_all(v: &[String]) -> Vec<Supplied> {
+    v.iter().take(MAX_FIELDS).map(Supplied::new).collect()
+}
+
+/// The `partner_supplied` group of an object that only holds the partner's name.
+#[derive(Debug, Clone, Default, serde::Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct Name {
+    pub name: Supplied,
+}
+
+impl Name {
+    pub fn of(s: &str) -> Self {
+        Name {
+            name: Supplied::new(s),
+        }
+    }
+}
+
+/// One partner (or one partner's population) by id, its name partner-supplied:
+/// `{"id": 7, "partner_supplied": {"name": "Acme"}}`.
+#[derive(Debug, Clone, serde::Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct Ref {
+    pub id: i64,
+    /// The name, written by the other organization.
+    pub partner_supplied: Name,
+}
+
+impl Ref {
+    pub fn new(id: i64, name: &str) -> Self {
+        Ref {
+            id,
+            partner_supplied: Name::of(name),
+        }
+    }
+}
+
+/// Serializes a name as the `partner_supplied` group `{"name": …}` (for a `name: String` field
+/// renamed `partner_supplied`, with `#[schemars(with = "Name")]`).
+pub fn as_name<S: serde::Serializer>(name: &str, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&Name::of(name), s)
+}
+
+/// A partner record's shared fields as the `partner_supplied` group `{"partner_record": {…}}`.
+#[derive(Debug, Clone, Default, serde::Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct RecordGroup {
+    pub partner_record: SuppliedFields,
+}
+
+/// Serializes a record map as a [`RecordGroup`] (for a field renamed `partner_supplied`, with
+/// `#[schemars(with = "RecordGroup")]`).
+pub fn as_record<S: serde::Serializer>(
+    record: &serde_json::Map<String, serde_json::Value>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(
+        &RecordGroup {
+            partner_record: SuppliedFields(record.clone()),
+        },
+        s,
+    )
+}
