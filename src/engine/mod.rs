@@ -3,6 +3,7 @@
 
 pub mod access;
 mod crm;
+mod crm_sync;
 mod exports;
 mod filters;
 mod fx;
@@ -20,6 +21,10 @@ mod sharing;
 mod threads;
 
 pub use crm::CrmImportReport;
+pub use crm_sync::{
+    CrmConnection, CrmKind, CrmSyncReport, NewCrmConnection, SyncChanges, SyncPull, SyncRowError,
+    SyncedAccount, SyncedDeal, default_token_env,
+};
 pub use exports::ExportResult;
 pub use filters::{Filter, FilterOp};
 pub use fx::{FxRate, FxTable, FxUpdate};

@@ -49,6 +49,7 @@ impl PartnermapServer {
             + Self::data_router()
             + Self::sharing_router()
             + Self::score_router()
+            + Self::connectors_router()
     }
 
     /// Runs one engine operation as the acting user, off the async runtime (imports and
