@@ -488,8 +488,12 @@ impl Engine {
             base_of.insert(r.id, (without_derived(&r.fields), r.fields.clone()));
             stored_by_ext.insert(ext, r);
         }
+        // Read before deletions: deals of removed records go by cascade and are counted.
+        let stored_deals: HashMap<String, sql::StoredDeal> =
+            sql::deals_by_external_id(&tx, source_id)?
+                .into_iter()
+                .collect();
         let mut changes = SyncChanges::default();
-        let mut touched: HashSet<i64> = HashSet::new();
         let (mut a_added, mut a_updated, mut a_removed) = (0, 0, 0);
         let seen: HashSet<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
         // Full sync: what the CRM no longer has goes (its deals by cascade).
@@ -525,7 +529,6 @@ impl Engine {
                                 &r.fields,
                             )?;
                             base_of.insert(r.id, (a.fields.clone(), r.fields.clone()));
-                            touched.insert(r.id);
                             changes.updated.push(r.id);
                             a_updated += 1;
                         }
@@ -549,10 +552,6 @@ impl Engine {
         }
 
         // Deals.
-        let stored_deals: HashMap<String, sql::StoredDeal> =
-            sql::deals_by_external_id(&tx, source_id)?
-                .into_iter()
-                .collect();
         let live: HashSet<i64> = record_of.values().copied().collect();
         let (mut d_added, mut d_updated, mut d_removed) = (0, 0, 0);
         let mut kept: HashSet<String> = HashSet::new();
@@ -614,14 +613,11 @@ impl Engine {
                     Some(s) if live.contains(&s.record_id) => {
                         if !s.same_as(&o) {
                             sql::update_deal(&tx, s.id, &o)?;
-                            touched.insert(s.record_id);
-                            touched.insert(record_id);
                             d_updated += 1;
                         }
                     }
                     _ => {
                         ins.insert(&o)?;
-                        touched.insert(record_id);
                         d_added += 1;
                     }
                 }
@@ -646,7 +642,6 @@ impl Engine {
             };
             if gone {
                 sql::delete_deal(&tx, s.id)?;
-                touched.insert(s.record_id);
                 d_removed += 1;
             }
         }
@@ -670,7 +665,6 @@ impl Engine {
                 }
             }
         }
-        drop(touched);
         changes.added.sort_unstable();
         changes.updated.sort_unstable();
         changes.removed.sort_unstable();
