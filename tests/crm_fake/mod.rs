@@ -280,12 +280,14 @@ pub struct HsObject {
     pub companies: Vec<String>,
 }
 
+/// (stage id, label, isClosed, probability)
+pub type StageDef = (String, String, bool, f64);
+
 #[derive(Default)]
 pub struct HubspotData {
     pub companies: Vec<HsObject>,
     pub deals: Vec<HsObject>,
-    /// (pipeline id, [(stage id, label, isClosed, probability)])
-    pub pipelines: Vec<(String, Vec<(String, String, bool, f64)>)>,
+    pub pipelines: Vec<(String, Vec<StageDef>)>,
     pub owners: Vec<(String, String, String)>,
     pub token: String,
     pub page_cap: usize,

@@ -17,7 +17,7 @@ const MAX_ERRORS: usize = 10;
 pub struct SyncCrmIn {
     /// true: read everything and remove what the CRM deleted (slower). Default: only what changed since the last sync.
     #[serde(default)]
-    pub full: Option<bool>,
+    pub full: bool,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -150,7 +150,7 @@ impl PartnermapServer {
             .read(|e, a| Ok((e.crm_sync_target(a)?, sync::checkpoint_path(e))))
             .await?;
         let opts = SyncOptions {
-            full: args.full.unwrap_or(false),
+            full: args.full,
             checkpoint: checkpoint.clone(),
             ..SyncOptions::default()
         };
