@@ -2,6 +2,7 @@
 //! whose header cites the vendor documentation each answer's shape comes from).
 
 mod crm_fake;
+mod mcp_common;
 
 use chrono::NaiveDate;
 use crm_fake::{FakeHubspot, FakeSalesforce, Fault, HsObject, Server, iso, sf_stamp};
@@ -1255,4 +1256,70 @@ fn cli_connect_sync_and_status() {
     );
     let (ok, out) = run(&["connect", "hubspot", "--token", "x"]);
     assert!(!ok && out.contains("--token"), "no token flag: {out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mcp_sync_crm_and_whoami_show_the_connection() {
+    let c = crm(30);
+    let (_fake, server) = hubspot(&c);
+    let mut o = org();
+    let before = o.engine.dump().unwrap();
+    let base = server.base.clone();
+    // Not connected: whoami has no `crm`, sync_crm says what to do.
+    let client = mcp_common::connect(
+        &o.db,
+        "ann@alpha.com",
+        &[
+            ("PARTNERMAP_HUBSPOT_API", &base),
+            ("PARTNERMAP_HUBSPOT_TOKEN", TOKEN),
+        ],
+        true,
+    )
+    .await;
+    let w = client.ok("whoami", json!({})).await;
+    assert!(w.get("crm").is_none(), "{w}");
+    let e = client.err("sync_crm", json!({})).await;
+    assert!(e.contains("connect hubspot"), "{e}");
+    client.close().await;
+    assert_eq!(o.engine.dump().unwrap(), before);
+    connect_hubspot(&mut o, &[]);
+    // A wrong token: an isError result naming the variable.
+    let client = mcp_common::connect(
+        &o.db,
+        "ann@alpha.com",
+        &[
+            ("PARTNERMAP_HUBSPOT_API", &base),
+            ("PARTNERMAP_HUBSPOT_TOKEN", "nope"),
+        ],
+        true,
+    )
+    .await;
+    let e = client.err("sync_crm", json!({"full": true})).await;
+    assert!(e.contains("PARTNERMAP_HUBSPOT_TOKEN"), "{e}");
+    client.close().await;
+    let client = mcp_common::connect(
+        &o.db,
+        "ann@alpha.com",
+        &[
+            ("PARTNERMAP_HUBSPOT_API", &base),
+            ("PARTNERMAP_HUBSPOT_TOKEN", TOKEN),
+        ],
+        true,
+    )
+    .await;
+    let r = client.ok("sync_crm", json!({})).await;
+    assert_eq!(
+        (
+            r["accounts"]["total"].as_i64(),
+            r["deals"]["total"].as_i64()
+        ),
+        (Some(30), Some(90)),
+        "{r}"
+    );
+    assert_eq!(r["rows_rejected"], 2);
+    let w = client.ok("whoami", json!({})).await;
+    assert_eq!(w["crm"]["kind"], "hubspot");
+    assert_eq!(w["crm"]["accounts"], 30);
+    assert!(w["crm"]["last_sync_at"].is_string(), "{w}");
+    client.close().await;
 }

@@ -183,6 +183,8 @@ fn serve(
     faults: Arc<Mutex<Vec<Fault>>>,
     requests: Arc<AtomicU64>,
 ) {
+    // One write per answer, and no Nagle delay: keep-alive clients wait for whole answers.
+    let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut out = stream;
     loop {
@@ -257,7 +259,8 @@ fn serve(
             head.push_str(&format!("{k}: {v}\r\n"));
         }
         head.push_str("\r\n");
-        if out.write_all(head.as_bytes()).is_err() || out.write_all(a.body.as_bytes()).is_err() {
+        head.push_str(&a.body);
+        if out.write_all(head.as_bytes()).is_err() {
             return;
         }
     }
