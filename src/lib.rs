@@ -5,6 +5,7 @@
 //! [`store`] (SQLite), [`matching`] (keys and joins), [`ingest`] (files from outside),
 //! and on top the MCP server ([`mcp`], thin: parse, call the engine, render) and the CLI.
 
+pub mod connectors;
 pub mod demo;
 pub mod engine;
 pub mod error;

@@ -1,6 +1,7 @@
 //! The command line (clap). Every verb parses its flags, resolves the acting user, calls one
 //! engine operation and prints the result: a short human form, or JSON with `--json`.
 
+mod crm;
 mod dashboard;
 mod demo;
 mod insights;
@@ -121,6 +122,8 @@ enum Command {
     Plan { plan: Plan },
     #[command(flatten)]
     Score(score::ScoreCmd),
+    #[command(flatten)]
+    Crm(crm::CrmCmd),
     #[command(flatten)]
     Sharing(sharing::SharingCmd),
     #[command(flatten)]
@@ -366,6 +369,10 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         Command::Score(cmd) => {
             let a = actor(&engine, &g)?;
             score::run(&mut engine, &a, cmd, &out)?;
+        }
+        Command::Crm(cmd) => {
+            let a = actor(&engine, &g)?;
+            crm::run(&mut engine, &a, cmd, &out)?;
         }
         Command::Sharing(cmd) => {
             let a = actor(&engine, &g)?;

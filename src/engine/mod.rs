@@ -4,6 +4,7 @@
 pub mod access;
 mod atomic;
 mod crm;
+mod crm_sync;
 mod exports;
 mod filters;
 mod fx;
@@ -24,6 +25,10 @@ mod suggestions;
 mod threads;
 
 pub use crm::CrmImportReport;
+pub use crm_sync::{
+    CrmConnection, CrmKind, CrmSyncReport, NewCrmConnection, SyncChanges, SyncPull, SyncRowError,
+    SyncedAccount, SyncedDeal, default_token_env,
+};
 pub use exports::ExportResult;
 pub use filters::{Filter, FilterOp};
 pub use fx::{FxRate, FxTable, FxUpdate};

@@ -214,6 +214,27 @@ CREATE TABLE audit_events (
 );
 CREATE INDEX audit_org ON audit_events(org_id, at);
 "#,
+    // 2: CRM connectors (SPEC §11): one connection per org. Never a token: only the name of the
+    // environment variable that holds it. `cursors` holds each object's last-modified
+    // high-water mark, written in the same transaction as the synced data.
+    r#"
+CREATE TABLE crm_connections (
+    org_id            INTEGER PRIMARY KEY REFERENCES orgs(id) ON DELETE CASCADE,
+    kind              TEXT NOT NULL CHECK (kind IN ('hubspot', 'salesforce')),
+    instance_url      TEXT,
+    token_env         TEXT,
+    source_name       TEXT NOT NULL,
+    field_map         TEXT NOT NULL DEFAULT '{}',
+    cursors           TEXT NOT NULL DEFAULT '{}',
+    last_sync_at      TEXT,
+    last_full_sync_at TEXT,
+    last_sync         TEXT,
+    accounts          INTEGER NOT NULL DEFAULT 0,
+    opportunities     INTEGER NOT NULL DEFAULT 0,
+    created_at        TEXT NOT NULL,
+    updated_at        TEXT NOT NULL
+);
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -2,6 +2,7 @@
 //! [`super::PartnermapServer`] plus its input and output types. Output types shared by several
 //! groups live here.
 
+pub mod connectors;
 pub mod data;
 pub mod insights;
 pub mod partners;

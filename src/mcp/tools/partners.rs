@@ -20,6 +20,9 @@ use std::collections::BTreeMap;
 pub struct WhoamiOut {
     pub org: OrgOut,
     pub user: UserOut,
+    /// The connected CRM (sync_crm) and its last sync; absent when none is connected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crm: Option<super::connectors::CrmStatusOut>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -248,8 +251,11 @@ impl PartnermapServer {
         annotations(title = "Who am I", read_only_hint = true, open_world_hint = false)
     )]
     pub async fn whoami(&self) -> Result<Json<WhoamiOut>, String> {
-        let a = self.read(|_, actor| Ok(actor.clone())).await?;
+        let (a, crm) = self
+            .read(|e, actor| Ok((actor.clone(), e.crm_connection(actor)?)))
+            .await?;
         Ok(Json(WhoamiOut {
+            crm: crm.map(Into::into),
             org: OrgOut {
                 id: a.org.id,
                 name: clean(&a.org.name),
