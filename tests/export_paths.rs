@@ -74,7 +74,11 @@ fn exports_refuse_special_files_and_leave_them_alone() {
     let r = n.engine.export_report(&n.alpha, &q, &new).unwrap();
     // Acme, Globex, Stark matched; Umbrella, Wayne, Vandelay greenfield (Beta shares at full)
     assert_eq!(r.rows_written, 6);
-    assert!(std::fs::read_to_string(&new).unwrap().starts_with("id,"));
+    assert!(
+        std::fs::read_to_string(&new)
+            .unwrap()
+            .starts_with("\"id\",")
+    );
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&new).unwrap().permissions().mode() & 0o777,

@@ -1258,22 +1258,22 @@ fn csv_has_shared_columns_only_and_neutralizes_formulas() {
     let mut lines = text.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "id,name,website,domain,country,employees,type,partner.name,partner.notes,matched_on"
+        r#""id","name","website","domain","country","employees","type","partner.name","partner.notes","matched_on""#
     );
     let body: Vec<&str> = lines.collect();
     assert_eq!(body.len(), 3);
     assert!(
-        body[0].contains(r#"Acme Corp,"'=HYPERLINK(""http://evil.example"")",domain acme.com"#),
+        body[0].contains(r#""Acme Corp","'=HYPERLINK(""http://evil.example"")","domain acme.com""#),
         "{}",
         body[0]
     );
     assert!(
-        body[1].ends_with("Globex,renewal in May,domain globex.co.uk"),
+        body[1].ends_with(r#""Globex","renewal in May","domain globex.co.uk""#),
         "{}",
         body[1]
     );
     assert!(
-        body[2].contains("Stark Industries Inc,'+1 555 0100,name stark industries"),
+        body[2].contains(r#""Stark Industries Inc","'+1 555 0100","name stark industries"#),
         "{}",
         body[2]
     );

@@ -225,9 +225,11 @@ impl Engine {
 
 /// The report as CSV: one line per row, formula cells neutralized.
 fn csv_bytes(report: &super::reports::Report) -> Result<Vec<u8>> {
-    // Quoted where needed (separators, quotes); line breaks inside cells are replaced, so
-    // every row is one line of the file.
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    // Every cell quoted (a spreadsheet never reads a cell as a formula or a separator from
+    // partner text); line breaks inside cells are replaced, so every row is one line of the file.
+    let mut w = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .from_writer(Vec::new());
     let mut header: Vec<String> = report.columns.my_record.clone();
     header.extend(
         report
