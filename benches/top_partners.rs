@@ -159,8 +159,7 @@ fn main() {
         let o = Command::new(env!("CARGO_BIN_EXE_partnermap"))
             .env("PARTNERMAP_DB", &db)
             .env("PARTNERMAP_USER", "me@me-corp.com")
-            .env("PARTNERMAP_NOW", "2026-11-23")
-            .args(["top", "--limit", "10", "--json"])
+            .args(["top", "--limit", "10", "--as-of", "2026-11-23", "--json"])
             .output()
             .unwrap();
         runs.push(t.elapsed());
