@@ -13,6 +13,7 @@ pub mod matching;
 pub mod mcp;
 pub mod model;
 pub mod scoring;
+pub mod serve;
 pub mod store;
 
 pub use engine::Engine;

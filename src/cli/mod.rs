@@ -5,7 +5,9 @@ mod demo;
 mod mcp;
 mod print;
 mod score;
+mod serve;
 mod sharing;
+mod token;
 
 use clap::{Args, Parser, Subcommand};
 use partnermap::engine::{ImportSpec, InitOrg, NewPopulation, NewUser};
@@ -125,6 +127,11 @@ enum Command {
     Mcp(mcp::McpCmd),
     #[command(flatten)]
     Demo(demo::DemoCmd),
+    /// Serve MCP over streamable HTTP for your team (remote MCP; `/mcp`, bearer tokens).
+    Serve(serve::ServeArgs),
+    /// Bearer tokens for remote MCP (`partnermap serve`).
+    #[command(subcommand)]
+    Token(token::TokenCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -198,8 +205,11 @@ fn init_tracing() {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PARTNERMAP_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("PARTNERMAP_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(
+                    "warn,partnermap::calls=info,partnermap::serve=info",
+                )
+            }),
         )
         .init();
 }
@@ -366,6 +376,11 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             sharing::run(cmd, &mut engine, &a, &out)?;
         }
         Command::Mcp(cmd) => mcp::run(cmd, engine, g.as_user.clone())?,
+        Command::Serve(args) => {
+            let path = g.db.clone().unwrap_or_else(partnermap::store::default_path);
+            serve::run(args, engine, path)?
+        }
+        Command::Token(cmd) => token::run(cmd, &mut engine, &out)?,
         Command::Demo(_) => unreachable!("handled before the database is opened"),
     }
     Ok(())

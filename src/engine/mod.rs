@@ -18,6 +18,7 @@ mod search;
 mod share_requests;
 mod sharing;
 mod threads;
+pub mod tokens;
 
 pub use crm::CrmImportReport;
 pub use exports::ExportResult;
@@ -42,6 +43,7 @@ pub use search::SearchResult;
 pub use share_requests::{NewShareRequest, ShareRequestView, UserRef};
 pub use sharing::SharingView;
 pub use threads::{MessageView, NewThread, Person, ThreadView};
+pub use tokens::{NewToken, TokenView};
 
 use crate::error::Result;
 use crate::matching::{Keyer, PopKeys};
