@@ -331,7 +331,7 @@ async fn sigterm_lets_the_call_under_way_finish() {
         let v = c
             .ok(
                 "add_offline_partner",
-                json!({"name": "Late Offline", "domain": "late.example"}),
+                json!({"name": "Late Offline", "domain": "lateoffline.com"}),
             )
             .await;
         c.close().await;
@@ -344,6 +344,10 @@ async fn sigterm_lets_the_call_under_way_finish() {
         if h["in_flight"] == 1 {
             break;
         }
+        assert!(
+            !call.is_finished(),
+            "the call did not wait for the database"
+        );
         assert!(i < 1500, "the call never reached the server: {h}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
