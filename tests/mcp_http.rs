@@ -158,6 +158,21 @@ async fn tokens_origins_rate_and_size_are_enforced() {
     let other = token_for(&net.db, BOB);
     assert_eq!(post(url, Some(&other), None).await.status().as_u16(), 200);
 
+    // operator mistakes are sentences, and change nothing
+    let bad = |args: &[&str]| {
+        let o = std::process::Command::new(BIN)
+            .env("PARTNERMAP_DB", &net.db)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(!o.status.success(), "{args:?} should fail");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    assert!(bad(&["token", "create", "--user", "nobody@nowhere.test"]).contains("no user"));
+    assert!(bad(&["token", "create", "--user", ANN, "--name", "mia-laptop"]).contains("exists"));
+    assert!(bad(&["token", "revoke", "mia-laptop"]).contains("revoked already"));
+    assert!(bad(&["token", "revoke", "no-such-token"]).contains("token list"));
+
     // token list shows them, never the secret
     let list = net.cli(None, &["--json", "token", "list"]);
     assert!(list.contains("mia-laptop") && list.contains("revoked") && list.contains("expired"));

@@ -155,7 +155,7 @@ pub struct McpHttpConfig {
     pub cancel: CancellationToken,
 }
 
-/// The router: `/mcp` and `/healthz`. `make_server` builds one MCP server per session (all
+/// The router: `/mcp` and `/healthz`. `make_server` gives one MCP server per session (all
 /// sharing one engine).
 pub fn router(
     make_server: impl Fn() -> PartnermapServer + Send + Sync + 'static,

@@ -157,11 +157,9 @@ pub async fn run(engine: Engine, o: ServeOptions) -> anyhow::Result<()> {
     let engine = Arc::new(Mutex::new(engine));
     let gate = Arc::new(http::Gate::new(allowed_origins(&o)));
     let cancel = CancellationToken::new();
-    let opts = o.clone();
-    let make = {
-        let engine = engine.clone();
-        move || session_server(&engine, &opts)
-    };
+    // Built once (tool schemas and all), cloned per session: at 2026-07-28, per request.
+    let template = session_server(&engine, &o);
+    let make = move || template.clone();
     let app = http::router(
         make,
         auth,
