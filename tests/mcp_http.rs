@@ -449,3 +449,65 @@ fn the_official_python_sdk_lists_and_calls_tools() {
     assert!(v["partners"].to_string().contains("Alpha"));
     assert_eq!(v["bad_is_error"], true);
 }
+
+/// A non-loopback address without TLS is refused with a sentence; with `--tls-cert` /
+/// `--tls-key` the server speaks HTTPS (a test certificate for localhost / 127.0.0.1 in
+/// tests/data/tls, made for these tests only).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_is_required_off_loopback_and_works() {
+    let net = Network::build();
+    let out = std::process::Command::new(BIN)
+        .env("PARTNERMAP_DB", &net.db)
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not a loopback address") && err.contains("--tls-cert"),
+        "{err}"
+    );
+
+    let tls = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let cert = tls.join("localhost.cert.pem");
+    let key = tls.join("localhost.key.pem");
+    let server = HttpServer::start(
+        &net.db,
+        &[],
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        server.url.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.url
+    );
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let token = token_for(&net.db, ANN);
+    let r = client
+        .post(&server.url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("authorization", format!("Bearer {token}"))
+        .body(initialize_body())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.text().await.unwrap().contains("partnermap"));
+    let plain = server.url.replace("https://", "http://");
+    let r = reqwest::Client::new().post(&plain).body("{}").send().await;
+    assert!(
+        r.is_err() || !r.unwrap().status().is_success(),
+        "plain HTTP on the TLS port"
+    );
+}
