@@ -86,6 +86,13 @@ impl PartnermapServer {
         }
     }
 
+    /// Whether this server answers remote MCP (`partnermap serve`): the allowed folders for file
+    /// paths are then only `PARTNERMAP_FILES` on the server, never the client's roots or the
+    /// Downloads folder (SPEC §10).
+    pub fn is_remote(&self) -> bool {
+        self.per_request_user
+    }
+
     /// Caps each tool result at `bytes` of JSON.
     pub fn with_result_cap(mut self, bytes: usize) -> Self {
         self.result_cap = Some(bytes);
