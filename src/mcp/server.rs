@@ -204,7 +204,8 @@ impl ServerHandler for PartnermapServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let started = Instant::now();
-        let user = request_user(&context);
+        // For the log line only: the request's user (remote), else the stdio server's `--as`.
+        let user = request_user(&context).or_else(|| self.user.clone());
         let tool = request.name.to_string();
         let mut result = self
             .as_request_user(&context.clone(), self.call_tool_inner(request, context))
