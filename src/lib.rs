@@ -14,6 +14,7 @@ pub mod matching;
 pub mod mcp;
 pub mod model;
 pub mod scoring;
+pub mod serve;
 pub mod store;
 pub mod text;
 pub mod views;

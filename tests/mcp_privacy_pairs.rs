@@ -138,7 +138,20 @@ fn org_id(w: &World, org: &str) -> i64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_viewer_learns_through_mcp_what_spec_3_forbids() {
+    suite(false).await;
+}
+
+/// The same suite through one `partnermap serve` over streamable HTTP: every viewer is a
+/// bearer token of its org's admin, all sessions on one server at once, so the acting user is
+/// decided per request by the token and never leaks across sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_viewer_learns_through_remote_mcp_what_spec_3_forbids() {
+    suite(true).await;
+}
+
+async fn suite(http: bool) {
     let w = privacy_net::build();
+    let server = http.then(|| HttpServer::start(&w.db, &[], &["--rate-limit", "1000000"]));
     let mut viewers = Vec::new();
     for (vi, org) in ORGS.iter().enumerate() {
         let mut forbidden: Vec<String> = (0..ORGS.len())
@@ -148,7 +161,12 @@ async fn no_viewer_learns_through_mcp_what_spec_3_forbids() {
         forbidden.extend(offline_forbidden(org));
         viewers.push(Viewer {
             idx: vi,
-            client: connect(&w.db, &admin(org), &[], vi % 2 == 1).await,
+            client: match &server {
+                None => connect(&w.db, &admin(org), &[], vi % 2 == 1).await,
+                Some(srv) => {
+                    connect_http(&srv.url, &token_for(&w.db, &admin(org)), vi % 2 == 1).await
+                }
+            },
             forbidden,
             calls: 0,
             pairs: BTreeMap::new(),

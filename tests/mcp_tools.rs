@@ -1,7 +1,8 @@
 //! End to end through a real MCP client (rmcp over a child process running the built binary):
 //! handshake, tool list against `tools/*.json`, every tool with good and bad arguments, outputs
 //! checked against their `outputSchema`, paging, resources and prompts — once with the
-//! `initialize` handshake and once with `server/discover` at the newest protocol version.
+//! `initialize` handshake and once with `server/discover` at the newest protocol version, over
+//! stdio (`partnermap mcp`) and over streamable HTTP (`partnermap serve` with a bearer token).
 
 mod mcp_common;
 
@@ -42,6 +43,34 @@ async fn tour_with_discover_at_newest_protocol() {
     );
     assert_eq!(info.protocol_version, ProtocolVersion::LATEST);
     assert_eq!(ProtocolVersion::LATEST, ProtocolVersion::V_2026_07_28);
+    tour(&net, &c).await;
+    c.close().await;
+}
+
+/// The same tour over streamable HTTP (`partnermap serve`, bearer token), initialize handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tour_over_http_with_initialize_handshake() {
+    let net = Network::build_http();
+    let c = net.client(ANN, false).await;
+    let info = c.service.peer_info().expect("server info");
+    assert_eq!(info.server_info.as_ref().unwrap().name, "partnermap");
+    assert_eq!(info.protocol_version, ProtocolVersion::V_2025_11_25);
+    tour(&net, &c).await;
+    c.close().await;
+    let log = net.server().log();
+    assert!(
+        log.contains("tool call") && log.contains(ANN) && log.contains("tool=whoami"),
+        "one log line per call with user and tool:\n{log}"
+    );
+}
+
+/// The same tour over streamable HTTP at the newest protocol (`server/discover`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tour_over_http_with_discover_at_newest_protocol() {
+    let net = Network::build_http();
+    let c = net.client(ANN, true).await;
+    let info = c.service.peer_info().expect("server info");
+    assert_eq!(info.protocol_version, ProtocolVersion::V_2026_07_28);
     tour(&net, &c).await;
     c.close().await;
 }

@@ -8,7 +8,9 @@ mod insights;
 mod mcp;
 mod print;
 mod score;
+mod serve;
 mod sharing;
+mod token;
 
 use clap::{Args, Parser, Subcommand};
 use partnermap::engine::{ImportSpec, InitOrg, NewPopulation, NewUser};
@@ -134,6 +136,11 @@ enum Command {
     Demo(demo::DemoCmd),
     #[command(flatten)]
     Dashboard(dashboard::DashboardCmd),
+    /// Serve MCP over streamable HTTP for your team (remote MCP; `/mcp`, bearer tokens).
+    Serve(serve::ServeArgs),
+    /// Bearer tokens for remote MCP (`partnermap serve`).
+    #[command(subcommand)]
+    Token(token::TokenCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -207,8 +214,11 @@ fn init_tracing() {
         .with_writer(std::io::stderr)
         .with_ansi(false)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("PARTNERMAP_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            tracing_subscriber::EnvFilter::try_from_env("PARTNERMAP_LOG").unwrap_or_else(|_| {
+                tracing_subscriber::EnvFilter::new(
+                    "warn,partnermap::calls=info,partnermap::serve=info",
+                )
+            }),
         )
         .init();
 }
@@ -384,6 +394,11 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
         }
         Command::Mcp(cmd) => mcp::run(cmd, engine, g.as_user.clone())?,
         Command::Dashboard(cmd) => dashboard::run(cmd, engine, g.as_user.clone(), g.json)?,
+        Command::Serve(args) => {
+            let path = g.db.clone().unwrap_or_else(partnermap::store::default_path);
+            serve::run(args, engine, path)?
+        }
+        Command::Token(cmd) => token::run(cmd, &mut engine, &out)?,
         Command::Demo(_) => unreachable!("handled before the database is opened"),
     }
     Ok(())

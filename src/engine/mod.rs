@@ -23,6 +23,7 @@ mod share_requests;
 mod sharing;
 mod suggestions;
 mod threads;
+pub mod tokens;
 
 pub use crm::CrmImportReport;
 pub use crm_sync::{
@@ -57,6 +58,7 @@ pub use share_requests::{NewShareRequest, ShareRequestView, UserRef};
 pub use sharing::SharingView;
 pub use suggestions::{SuggestedOrg, Suggestion, SuggestionSignal, SuggestionStatus, Suggestions};
 pub use threads::{MessageView, NewThread, Person, ThreadView};
+pub use tokens::{NewToken, TokenView};
 
 use crate::error::Result;
 use crate::matching::{Keyer, PopKeys};

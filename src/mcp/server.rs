@@ -15,6 +15,28 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler, prompt_handler, tool_handler};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+tokio::task_local! {
+    /// The acting user of the request being handled, when the transport names one per request
+    /// (remote MCP: the bearer token's user). Set around each request in the handler below.
+    static REQUEST_USER: String;
+}
+
+/// The acting user a transport attaches to one HTTP request (as an `http` extension; rmcp hands
+/// the request's parts to the handler). `partnermap serve`'s auth layer inserts it after
+/// checking the bearer token.
+#[derive(Debug, Clone)]
+pub struct RequestUser(pub String);
+
+/// The [`RequestUser`] of the HTTP request behind `context`, if any.
+fn request_user(context: &RequestContext<RoleServer>) -> Option<String> {
+    context
+        .extensions
+        .get::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<RequestUser>())
+        .map(|u| u.0.clone())
+}
 
 /// The MCP server. Cheap to clone (the engine is shared behind a mutex: `Engine` is `Send` but
 /// not `Sync`).
@@ -25,6 +47,12 @@ pub struct PartnermapServer {
     user: Option<String>,
     /// The folders file tools may use (SPEC §7 "Files").
     files: AllowedFolders,
+    /// Remote MCP: every request must name its user ([`RequestUser`]); never fall back to
+    /// `user` or the database's default user.
+    per_request_user: bool,
+    /// The largest tool result sent, in bytes of JSON; a larger one becomes an `isError` result
+    /// asking for a narrower call.
+    result_cap: Option<usize>,
     tool_router: ToolRouter<PartnermapServer>,
     prompt_router: PromptRouter<PartnermapServer>,
     /// Generated from the served tools and their toolsets.
@@ -59,6 +87,8 @@ impl PartnermapServer {
             engine: Arc::new(Mutex::new(engine)),
             user,
             files,
+            per_request_user: false,
+            result_cap: None,
             tool_router,
             prompt_router: Self::prompt_router(),
             instructions,
@@ -68,6 +98,67 @@ impl PartnermapServer {
     /// The folders file tools may use.
     pub fn files(&self) -> &AllowedFolders {
         &self.files
+    }
+
+    /// The server for remote MCP: the acting user comes from each request ([`RequestUser`]);
+    /// a request without one is refused.
+    /// Its tools are those `options` choose, and its file tools use only `PARTNERMAP_FILES`
+    /// (folders on the server; never the client's roots or a Downloads folder).
+    pub fn per_request(engine: Arc<Mutex<Engine>>, options: &ToolsetOptions) -> Self {
+        let mut tool_router = Self::tool_router();
+        options.filter(&mut tool_router);
+        let instructions = toolsets::instructions(options, &tool_router.list_all());
+        PartnermapServer {
+            engine,
+            user: None,
+            files: AllowedFolders::env_only(),
+            per_request_user: true,
+            result_cap: None,
+            tool_router,
+            prompt_router: Self::prompt_router(),
+            instructions,
+        }
+    }
+
+    /// Whether this server answers remote MCP (`partnermap serve`): the allowed folders for file
+    /// paths are then only `PARTNERMAP_FILES` on the server, never the client's roots or the
+    /// Downloads folder (SPEC §10).
+    pub fn is_remote(&self) -> bool {
+        self.per_request_user
+    }
+
+    /// Caps each tool result at `bytes` of JSON.
+    pub fn with_result_cap(mut self, bytes: usize) -> Self {
+        self.result_cap = Some(bytes);
+        self
+    }
+
+    /// Keeps only the tools for which `keep(name)` holds (toolsets, read-only mode, file tools
+    /// over the network).
+    pub fn retain_tools(mut self, keep: impl Fn(&str) -> bool) -> Self {
+        let drop: Vec<String> = self
+            .tool_router
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .filter(|n| !keep(n))
+            .collect();
+        for name in drop {
+            self.tool_router.remove_route(&name);
+        }
+        self
+    }
+
+    /// Runs `fut` with the acting user of the request behind `context` (remote MCP).
+    async fn as_request_user<T>(
+        &self,
+        context: &RequestContext<RoleServer>,
+        fut: impl Future<Output = T>,
+    ) -> T {
+        match request_user(context) {
+            Some(u) => REQUEST_USER.scope(u, fut).await,
+            None => fut.await,
+        }
     }
 
     /// Every tool group's router, combined (every toolset), with schemas cut to standard JSON
@@ -121,7 +212,13 @@ impl PartnermapServer {
         F: FnOnce(&mut Engine, &Actor) -> EngineResult<T> + Send + 'static,
     {
         let engine = self.engine.clone();
-        let user = self.user.clone();
+        let user = match REQUEST_USER.try_with(Clone::clone) {
+            Ok(u) => Some(u),
+            Err(_) if self.per_request_user => {
+                return Err("this request carries no user; send a bearer token.".to_string());
+            }
+            Err(_) => self.user.clone(),
+        };
         tokio::task::spawn_blocking(move || {
             // A panic in an earlier call rolled its transaction back; the engine is still usable.
             let mut engine = engine.lock().unwrap_or_else(|p| p.into_inner());
@@ -163,9 +260,85 @@ impl ServerHandler for PartnermapServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        if FILE_TOOLS.contains(&request.name.as_ref()) {
+        let started = Instant::now();
+        if FILE_TOOLS.contains(&request.name.as_ref()) && !self.per_request_user {
+            // The client's roots are folders on its machine: only a local (stdio) client's count.
             self.files.refresh(&context.peer).await;
         }
+        // For the log line only: the request's user (remote), else the stdio server's `--as`.
+        let user = request_user(&context).or_else(|| self.user.clone());
+        let tool = request.name.to_string();
+        let mut result = self
+            .as_request_user(&context.clone(), self.call_tool_inner(request, context))
+            .await;
+        if let (Some(cap), Ok(CallToolResponse::Complete(r))) = (self.result_cap, &result) {
+            let size = serde_json::to_vec(r).map_or(0, |v| v.len());
+            if size > cap {
+                result = Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                    "the result is {size} bytes, more than this server sends ({cap}); ask for less: a smaller limit, a filter, or fewer columns."
+                ))])
+                .into());
+            }
+        }
+        // One line per call: who, what, how long, how it ended; never the arguments.
+        let outcome = match &result {
+            Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => "tool_error",
+            Ok(_) => "ok",
+            Err(_) => "rpc_error",
+        };
+        tracing::info!(
+            target: "partnermap::calls",
+            user = %user.as_deref().unwrap_or("-"),
+            tool = %render::clean_error(&tool),
+            duration_ms = (started.elapsed().as_secs_f64() * 1000.0 * 100.0).round() / 100.0,
+            outcome = %outcome,
+            "tool call"
+        );
+        result
+    }
+
+    async fn on_roots_list_changed(
+        &self,
+        _context: rmcp::service::NotificationContext<RoleServer>,
+    ) {
+        self.files.roots_changed();
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, McpError> {
+        self.as_request_user(&context, self.resources_list()).await
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, McpError> {
+        Ok(ListResourceTemplatesResult::with_all_items(
+            super::resources::templates(),
+        ))
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, McpError> {
+        self.as_request_user(&context, self.resource_read(&request.uri))
+            .await
+            .map(Into::into)
+    }
+}
+
+impl PartnermapServer {
+    async fn call_tool_inner(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, McpError> {
         let tcc = rmcp::handler::server::tool::ToolCallContext::new(self, request, context);
         match self.tool_router.call(tcc).await {
             Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => {
@@ -185,38 +358,5 @@ impl ServerHandler for PartnermapServer {
                 Err(e)
             }
         }
-    }
-
-    async fn on_roots_list_changed(
-        &self,
-        _context: rmcp::service::NotificationContext<RoleServer>,
-    ) {
-        self.files.roots_changed();
-    }
-
-    async fn list_resources(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ListResourcesResult, McpError> {
-        self.resources_list().await
-    }
-
-    async fn list_resource_templates(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ListResourceTemplatesResult, McpError> {
-        Ok(ListResourceTemplatesResult::with_all_items(
-            super::resources::templates(),
-        ))
-    }
-
-    async fn read_resource(
-        &self,
-        request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ReadResourceResponse, McpError> {
-        self.resource_read(&request.uri).await.map(Into::into)
     }
 }

@@ -235,6 +235,20 @@ CREATE TABLE crm_connections (
     updated_at        TEXT NOT NULL
 );
 "#,
+    // 3: bearer tokens for remote MCP (`partnermap serve`): only the SHA-256 of each token.
+    r#"
+CREATE TABLE api_tokens (
+    id           INTEGER PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name         TEXT NOT NULL UNIQUE,
+    token_hash   TEXT NOT NULL UNIQUE,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT,
+    revoked_at   TEXT,
+    last_used_at TEXT
+);
+CREATE INDEX api_tokens_user ON api_tokens(user_id);
+"#,
 ];
 
 /// The schema version this binary writes.

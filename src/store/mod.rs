@@ -13,6 +13,7 @@ pub mod records;
 pub mod share_requests;
 pub mod sharing;
 pub mod threads;
+pub mod tokens;
 
 pub use migrations::SCHEMA_VERSION;
 

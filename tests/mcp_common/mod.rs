@@ -26,6 +26,9 @@ pub fn data(name: &str) -> PathBuf {
 pub struct Network {
     pub dir: tempfile::TempDir,
     pub db: PathBuf,
+    /// `Some` when clients reach the server over streamable HTTP (`partnermap serve`, started
+    /// on the first `client` call) instead of stdio.
+    http: Option<std::sync::OnceLock<HttpServer>>,
 }
 
 impl Network {
@@ -35,7 +38,11 @@ impl Network {
     pub fn build() -> Network {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("pm.db");
-        let n = Network { dir, db };
+        let n = Network {
+            dir,
+            db,
+            http: None,
+        };
         n.cli(
             None,
             &[
@@ -209,10 +216,38 @@ impl Network {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// An MCP client talking to `partnermap mcp` acting as `user`, with the `initialize`
-    /// handshake (`modern` = false) or `server/discover` at the newest protocol (2026-07-28).
+    /// The same network, reached over streamable HTTP: `client` then starts one
+    /// `partnermap serve` (file tools allowed under the test data and the network's folder)
+    /// and connects with a bearer token for the user.
+    pub fn build_http() -> Network {
+        let mut n = Network::build();
+        n.http = Some(std::sync::OnceLock::new());
+        n
+    }
+
+    /// The HTTP server of a [`Network::build_http`] network (started on first use).
+    pub fn server(&self) -> &HttpServer {
+        self.http
+            .as_ref()
+            .expect("a network built with build_http")
+            .get_or_init(|| {
+                let files = format!("{}:{}", data("").display(), self.dir.path().display());
+                HttpServer::start(&self.db, &[("PARTNERMAP_FILES", &files)], &[])
+            })
+    }
+
+    /// An MCP client acting as `user`: `partnermap mcp` over stdio, or the network's HTTP server
+    /// with the user's token; with the `initialize` handshake (`modern` = false) or
+    /// `server/discover` at the newest protocol (2026-07-28).
     pub async fn client(&self, user: &str, modern: bool) -> Client {
-        connect(&self.db, user, &[], modern).await
+        match &self.http {
+            None => connect(&self.db, user, &[], modern).await,
+            Some(_) => {
+                let server = self.server();
+                let token = token_for(&self.db, user);
+                connect_http(&server.url, &token, modern).await
+            }
+        }
     }
 }
 
@@ -271,6 +306,141 @@ pub async fn connect_in(
         .expect("discover handshake")
     } else {
         ().serve(transport).await.expect("initialize handshake")
+    };
+    let tools = service
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.name.to_string(), t))
+        .collect();
+    Client { service, tools }
+}
+
+/// Issues a bearer token for `user` with the CLI (`partnermap token create`).
+pub fn token_for(db: &Path, user: &str) -> String {
+    let out = std::process::Command::new(BIN)
+        .env("PARTNERMAP_DB", db)
+        .args(["token", "create", "--user", user])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "token create failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(token.starts_with("pmt_"), "{token}");
+    token
+}
+
+/// A running `partnermap serve` on 127.0.0.1 (a free port), killed on drop.
+pub struct HttpServer {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT/mcp`
+    pub url: String,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// Everything the server wrote to stderr so far.
+    pub log: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HttpServer {
+    /// Starts `partnermap serve --listen 127.0.0.1:0 ARGS` on `db` with `env`, and waits for its
+    /// start line (which names the port).
+    pub fn start(db: &Path, env: &[(&str, &str)], args: &[&str]) -> HttpServer {
+        use std::io::BufRead;
+        let mut cmd = std::process::Command::new(BIN);
+        cmd.env("PARTNERMAP_DB", db)
+            .env_remove("PARTNERMAP_USER")
+            .env_remove("PARTNERMAP_FILES")
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let url = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("serve exited before listening: {}", log.lock().unwrap()))
+                .unwrap();
+            log.lock().unwrap().push_str(&line);
+            log.lock().unwrap().push('\n');
+            if let Some(rest) = line.split(" at ").nth(1)
+                && line.starts_with("partnermap serve: MCP")
+            {
+                break rest.split_whitespace().next().unwrap().to_string();
+            }
+        };
+        let sink = log.clone();
+        let reader = std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                let mut l = sink.lock().unwrap();
+                l.push_str(&line);
+                l.push('\n');
+            }
+        });
+        let base = url.trim_end_matches("/mcp").to_string();
+        HttpServer {
+            child,
+            url,
+            base,
+            log,
+            reader: Some(reader),
+        }
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Sends SIGTERM and waits for the process to exit and its log to be read to the end.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        // SAFETY: signalling our own child process by its pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().unwrap();
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        status
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An MCP client over streamable HTTP at `url` with a bearer token, through `initialize`
+/// (`modern` = false) or `server/discover` at the newest protocol.
+pub async fn connect_http(url: &str, token: &str, modern: bool) -> Client {
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    let transport = StreamableHttpClientTransport::from_config(
+        StreamableHttpClientTransportConfig::with_uri(url.to_string()).auth_header(token),
+    );
+    let service = if modern {
+        ().serve_with_lifecycle(
+            transport,
+            ClientLifecycleMode::Discover {
+                preferred_versions: vec![ProtocolVersion::LATEST],
+            },
+        )
+        .await
+        .expect("discover handshake over HTTP")
+    } else {
+        ().serve(transport)
+            .await
+            .expect("initialize handshake over HTTP")
     };
     let tools = service
         .list_all_tools()
