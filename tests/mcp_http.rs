@@ -388,7 +388,10 @@ async fn sigterm_lets_the_call_under_way_finish() {
     );
     lock.execute_batch("ROLLBACK").unwrap();
     let v = call.await.unwrap();
-    assert_eq!(v["partner"]["name"], "Late Offline", "{v}");
+    assert_eq!(
+        v["partner"]["partner_supplied"]["name"], "Late Offline",
+        "{v}"
+    );
     let status = server.child.wait().unwrap();
     assert!(status.success(), "{status:?}\n{}", server.log());
     assert!(server.log().contains("shutting down"));

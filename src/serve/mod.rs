@@ -80,8 +80,8 @@ pub fn remove_file_tools_unless_allowed(
 /// The MCP server each HTTP session gets: shared engine, acting user per request, the tool
 /// selection for the network.
 fn session_server(engine: &Arc<Mutex<Engine>>, o: &ServeOptions) -> PartnermapServer {
-    let s = PartnermapServer::per_request(engine.clone(), &o.tools)
-        .with_result_cap(o.max_result_bytes);
+    let s =
+        PartnermapServer::per_request(engine.clone(), &o.tools).with_result_cap(o.max_result_bytes);
     remove_file_tools_unless_allowed(s, o.files.as_deref())
 }
 

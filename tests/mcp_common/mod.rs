@@ -355,6 +355,9 @@ impl HttpServer {
         cmd.env("PARTNERMAP_DB", db)
             .env_remove("PARTNERMAP_USER")
             .env_remove("PARTNERMAP_FILES")
+            // Every tool, unless a test chooses toolsets or read-only mode itself.
+            .env("PARTNERMAP_TOOLSETS", "all")
+            .env_remove("PARTNERMAP_READ_ONLY")
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .stdin(Stdio::null())
