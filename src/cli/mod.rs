@@ -2,6 +2,7 @@
 //! engine operation and prints the result: a short human form, or JSON with `--json`.
 
 mod demo;
+mod federation;
 mod mcp;
 mod print;
 mod score;
@@ -74,11 +75,21 @@ enum Command {
     },
     /// One partner: status, populations you can see, what each side shares.
     Partner { partner: String },
-    /// Invite another organization (name or domain) to partner.
-    Invite { org: String },
-    /// Accept a partner's invitation.
+    /// Invite another organization (name or domain) to partner; with --remote, make an
+    /// invitation code for an organization on another instance.
+    Invite {
+        #[arg(required_unless_present = "remote")]
+        org: Option<String>,
+        /// Print a one-time invitation code (pmi1.…) for a partner on another instance.
+        #[arg(long, conflicts_with = "org")]
+        remote: bool,
+        /// How long the code is valid: 7d (default), 12h, 30m.
+        #[arg(long, requires = "remote")]
+        expires: Option<String>,
+    },
+    /// Accept a partner's invitation (a partner name, or an invitation code pmi1.…).
     Accept { partner: String },
-    /// Decline a partner's invitation.
+    /// Decline a partner's invitation (a partner name, or an invitation code pmi1.…).
     Decline { partner: String },
     /// End a partnership (or withdraw your invitation).
     Revoke { partner: String },
@@ -125,6 +136,8 @@ enum Command {
     Mcp(mcp::McpCmd),
     #[command(flatten)]
     Demo(demo::DemoCmd),
+    #[command(flatten)]
+    Federation(federation::FederationCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -224,6 +237,13 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             let path = g.db.clone().unwrap_or_else(partnermap::store::default_path);
             return demo::run(cmd, &path, &out);
         }
+        Command::Federation(federation::FederationCmd::Serve {
+            peer_listen,
+            public_url,
+        }) => {
+            let path = g.db.clone().unwrap_or_else(partnermap::store::default_path);
+            return federation::run_serve(&path, peer_listen, public_url);
+        }
         c => c,
     };
     let mut engine = open(&g)?;
@@ -275,21 +295,45 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             let a = actor(&engine, &g)?;
             out.value(&engine.get_partner(&a, &partner)?);
         }
-        Command::Invite { org } => {
+        Command::Invite {
+            org,
+            remote,
+            expires,
+        } => {
             let a = actor(&engine, &g)?;
-            out.partnership(&engine.invite(&a, &org)?);
+            match org {
+                Some(org) if !remote => out.partnership(&engine.invite(&a, &org)?),
+                _ => federation::invite_remote(&mut engine, &a, expires.as_deref(), &out)?,
+            }
         }
         Command::Accept { partner } => {
             let a = actor(&engine, &g)?;
-            out.partnership(&engine.respond_to_invitation(&a, &partner, true)?);
+            if partnermap::federation::ops::is_code(&partner) {
+                federation::accept(&mut engine, &a, &partner, &out)?;
+            } else {
+                out.partnership(&engine.respond_to_invitation(&a, &partner, true)?);
+            }
         }
         Command::Decline { partner } => {
             let a = actor(&engine, &g)?;
-            out.partnership(&engine.respond_to_invitation(&a, &partner, false)?);
+            if partnermap::federation::ops::is_code(&partner) {
+                federation::decline(&mut engine, &a, &partner)?;
+            } else {
+                out.partnership(&engine.respond_to_invitation(&a, &partner, false)?);
+            }
         }
         Command::Revoke { partner } => {
             let a = actor(&engine, &g)?;
-            out.partnership(&engine.revoke(&a, &partner)?);
+            let v = engine.revoke(&a, &partner)?;
+            out.partnership(&v);
+            federation::after_revoke(&mut engine, v.partner_id);
+        }
+        Command::Federation(federation::FederationCmd::Sync { partner }) => {
+            let a = actor(&engine, &g)?;
+            federation::run_sync(&mut engine, &a, partner.as_deref(), &out)?;
+        }
+        Command::Federation(federation::FederationCmd::Serve { .. }) => {
+            unreachable!("handled before the database is opened")
         }
         Command::Offline(OfflineCmd::Add { name, domain }) => {
             let a = actor(&engine, &g)?;

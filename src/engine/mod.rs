@@ -12,6 +12,7 @@ mod overlaps;
 mod partnerships;
 mod populations;
 mod recommendations;
+mod remote;
 mod reports;
 mod score;
 mod search;
@@ -33,6 +34,7 @@ pub use recommendations::{
     NavigatorItem, OpportunityView, PartnerBrief, Pipeline, PipelineAccount, PipelinePartner,
     Signal, TopPartner, TopSort, as_of_arg,
 };
+pub use remote::RemoteStatus;
 pub use reports::{
     DEFAULT_LIMIT as REPORT_DEFAULT_LIMIT, MAX_LIMIT as REPORT_MAX_LIMIT, Report, ReportColumns,
     ReportQuery, ReportRow, encode_cursor as report_cursor,
@@ -103,6 +105,12 @@ impl Engine {
     /// The raw connection, for tests and tools that inspect the database (never for policy).
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The connection for writes by the federation layer (its own tables and what remote
+    /// partners released); policy stays in the engine.
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     pub fn keyer(&self) -> Keyer {

@@ -2,6 +2,7 @@
 //! decides who may read or write what, then calls these functions.
 
 pub mod exports;
+pub mod federation;
 pub mod fx;
 mod migrations;
 pub mod opportunities;

@@ -3,6 +3,7 @@
 //! groups live here.
 
 pub mod data;
+pub mod federation;
 pub mod partners;
 pub mod score;
 pub mod sharing;
@@ -32,6 +33,10 @@ pub struct PartnerOut {
     pub partnership_id: Option<i64>,
     /// Partner Score label (High, Medium, Low, None, Unknown); null until scores are computed.
     pub score_label: Option<String>,
+    /// For a partner on another partnermap instance: its ID, address, last sync, pending
+    /// messages and reachability (sync_partner exchanges now). Null for partners in this
+    /// database.
+    pub remote: Option<federation::RemoteOut>,
 }
 
 impl From<PartnerSummary> for PartnerOut {
@@ -45,6 +50,7 @@ impl From<PartnerSummary> for PartnerOut {
             direction: p.direction.map(str::to_string),
             partnership_id: p.partnership_id,
             score_label: p.score_label.map(|l| l.as_str().to_string()),
+            remote: p.remote.map(Into::into),
         }
     }
 }
