@@ -817,7 +817,7 @@ fn killed_mid_exchange_loses_nothing_and_doubles_nothing() {
             .unwrap()
     };
     let before = in_seq();
-    let mut b_sync = Command::new(BIN)
+    let b_sync = Command::new(BIN)
         .arg("--db")
         .arg(&b_db)
         .arg("sync")

@@ -105,8 +105,7 @@ impl Engine {
         status: Option<PartnershipStatus>,
     ) -> Result<Vec<PartnerSummary>> {
         let labels = self.score_labels(actor);
-        Ok(self
-            .partners_of(actor)?
+        self.partners_of(actor)?
             .iter()
             .map(|p| {
                 Ok(PartnerSummary {
@@ -119,7 +118,7 @@ impl Engine {
                 s.as_ref()
                     .map_or(true, |s| status.is_none_or(|st| s.status == st))
             })
-            .collect::<Result<_>>()?)
+            .collect::<Result<_>>()
     }
 
     pub fn get_partner(&self, actor: &Actor, partner: &str) -> Result<PartnerDetail> {

@@ -139,7 +139,7 @@ mod tests {
         assert_eq!(a.id, b.id);
         use rcgen::PublicKeyData;
         let key = rcgen::KeyPair::try_from(a.key_der.as_slice()).unwrap();
-        let spki = key.public_key_der();
+        let spki = key.subject_public_key_info();
         assert_eq!(a.id.0, <[u8; 32]>::from(Sha256::digest(&spki)));
     }
 }

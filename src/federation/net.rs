@@ -134,13 +134,12 @@ pub async fn post(
 /// What a handler returns: a status and a body.
 pub type Handled = (u16, Vec<u8>);
 
+/// A request handler: (path, the caller's instance ID, body) → answer, on the blocking pool.
+pub type Handler = Arc<dyn Fn(&str, InstanceId, Vec<u8>) -> Handled + Send + Sync>;
+
 /// Serves the peer endpoint on `listener` until the process ends. `handle(path, peer, body)`
 /// runs on the blocking pool.
-pub async fn serve(
-    listener: TcpListener,
-    me: Identity,
-    handle: Arc<dyn Fn(&str, InstanceId, Vec<u8>) -> Handled + Send + Sync>,
-) -> Result<()> {
+pub async fn serve(listener: TcpListener, me: Identity, handle: Handler) -> Result<()> {
     let acceptor = TlsAcceptor::from(Arc::new(tls::server_config(&me)?));
     loop {
         let (tcp, peer_addr): (TcpStream, SocketAddr) = match listener.accept().await {

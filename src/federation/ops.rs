@@ -786,10 +786,11 @@ pub fn sync_due(engine: &mut Engine) -> Result<()> {
             .as_deref()
             .and_then(crate::engine::parse_now)
             .is_none_or(|t| t <= now);
-        if due && l.remote_url.as_deref().is_some_and(|u| !u.is_empty()) {
-            if let Err(e) = sync_link(engine, l.id) {
-                tracing::warn!("sync with link {} failed: {e}", l.id);
-            }
+        if due
+            && l.remote_url.as_deref().is_some_and(|u| !u.is_empty())
+            && let Err(e) = sync_link(engine, l.id)
+        {
+            tracing::warn!("sync with link {} failed: {e}", l.id);
         }
     }
     Ok(())

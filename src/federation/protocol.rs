@@ -74,13 +74,18 @@ fn record_ref(link_key: &[u8], r: &Record) -> String {
         .collect()
 }
 
+/// A match key as it is hashed: kind and text.
+type Key = (KeyKind, String);
+/// A released record: content, key, and the highest level that releases it.
+type ReleasedRec = (Released, Option<Key>, SharingLevel);
+
 /// What an owner releases to a partner before any sealing: deterministic, so that its hash
 /// says whether anything changed since the last snapshot sent.
 #[derive(Serialize)]
 struct Plain {
     pops: Vec<PlainPop>,
     /// Released records by reference: content, key, the highest level that releases it.
-    released: BTreeMap<String, (Released, Option<(KeyKind, String)>, SharingLevel)>,
+    released: BTreeMap<String, ReleasedRec>,
 }
 
 #[derive(Serialize)]
@@ -99,8 +104,7 @@ fn plain_snapshot(conn: &Connection, link: &Link) -> Result<Plain> {
     let link_key = link.oprf_key.clone().unwrap_or_default();
     let records = records_of_org(conn, link.local_org)?;
     let mut pops = Vec::new();
-    let mut released: BTreeMap<String, (Released, Option<(KeyKind, String)>, SharingLevel)> =
-        BTreeMap::new();
+    let mut released: BTreeMap<String, ReleasedRec> = BTreeMap::new();
     let mut owner_ids: HashMap<String, i64> = HashMap::new();
     // References: content-derived (stable across re-imports), numbered among identical records.
     let mut refs: HashMap<i64, String> = HashMap::new();
@@ -260,7 +264,7 @@ fn seal_snapshot(plain: Plain, b: &Scalar, s: &Scalar) -> Snapshot {
 }
 
 /// The viewer's populations as keys: for each population, one key per keyed record.
-fn my_pop_keys(conn: &Connection, org: i64) -> Result<Vec<(i64, Vec<(KeyKind, String)>)>> {
+fn my_pop_keys(conn: &Connection, org: i64) -> Result<Vec<(i64, Vec<Key>)>> {
     let records = records_of_org(conn, org)?;
     let mut out = Vec::new();
     for p in store::populations::of_org(conn, org)? {
@@ -657,8 +661,7 @@ pub fn rebuild(conn: &Connection, keyer: Keyer, link: &Link, now: &str) -> Resul
     {
         let mut ins = store::records::RecordInserter::new(conn, link.remote_org, source)?;
         // In the owner's order within each key (record ids increase along it).
-        let mut order: Vec<(&String, &(Released, Option<(KeyKind, String)>))> =
-            released.iter().collect();
+        let mut order: Vec<(&String, &(Released, Option<Key>))> = released.iter().collect();
         order.sort_by(|a, b| (&a.1.1, a.1.0.d, a.0).cmp(&(&b.1.1, b.1.0.d, b.0)));
         let mut last_in_key: HashMap<(KeyKind, String), i64> = HashMap::new();
         for (r, (rel, key)) in order {

@@ -134,7 +134,7 @@ pub fn pack(points: &[Pt]) -> Vec<u8> {
 }
 
 pub fn unpack(b: &[u8]) -> Result<Vec<Pt>, BadPoint> {
-    if b.len() % 32 != 0 {
+    if !b.len().is_multiple_of(32) {
         return Err(BadPoint);
     }
     Ok(b.chunks_exact(32)

@@ -62,10 +62,9 @@ pub fn run(db: &Path, listen: &str, public_url: Option<&str>) -> Result<()> {
                 }
             });
         }
-        let handler: Arc<dyn Fn(&str, InstanceId, Vec<u8>) -> net::Handled + Send + Sync> =
-            Arc::new(move |path: &str, peer: InstanceId, body: Vec<u8>| {
-                ops::handle(&db, path, peer, body)
-            });
+        let handler: net::Handler = Arc::new(move |path: &str, peer: InstanceId, body: Vec<u8>| {
+            ops::handle(&db, path, peer, body)
+        });
         net::serve(listener, me, handler).await
     })
 }
