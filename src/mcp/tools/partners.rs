@@ -76,6 +76,9 @@ pub struct GetPartnerOut {
     pub they_share: Vec<SharingOut>,
     /// What your organization shares with the partner, per population of yours.
     pub you_share: Vec<SharingOut>,
+    /// For a partner on another partnermap instance: its ID, address, last sync, pending
+    /// messages and reachability. Null for partners in this database.
+    pub remote: Option<super::federation::RemoteOut>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -305,6 +308,7 @@ impl PartnermapServer {
             populations: d.populations.into_iter().map(PopulationOut::from).collect(),
             they_share: d.they_share.into_iter().map(sharing).collect(),
             you_share: d.you_share.into_iter().map(sharing).collect(),
+            remote: p.remote,
         }))
     }
 
