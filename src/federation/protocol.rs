@@ -214,11 +214,14 @@ fn plain_snapshot(conn: &Connection, link: &Link) -> Result<Plain> {
 /// Seals a plain snapshot: blinded sets at `counts`, OPRF-sealed entries at `overlaps`,
 /// rows at `full`.
 fn seal_snapshot(plain: Plain, b: &Scalar, s: &Scalar) -> Snapshot {
+    let blinded = blind_once(plain.pops.iter().flat_map(|p| &p.keys), b);
     let pops = plain
         .pops
         .into_iter()
         .map(|p| SnapPop {
-            points: B64(psi::pack(&psi::sorted(psi::blind_keys(&p.keys, b)))),
+            points: B64(psi::pack(&psi::sorted(
+                p.keys.iter().map(|k| blinded[k]).collect(),
+            ))),
             r: p.r,
             name: p.name,
             pop_type: p.pop_type,
@@ -300,11 +303,15 @@ pub fn refresh(conn: &Connection, link: &Link, now: &str) -> Result<usize> {
     let mine = my_pop_keys(conn, link.local_org)?;
     let h = hash_json(&mine);
     if link.query_hash.as_deref() != Some(h.as_str()) {
+        // Each distinct key is blinded once, however many populations it is in.
+        let blinded = blind_once(mine.iter().flat_map(|(_, k)| k), &ab);
         let pops = mine
             .iter()
             .map(|(id, keys)| PopPoints {
                 r: *id,
-                points: B64(psi::pack(&psi::sorted(psi::blind_keys(keys, &ab)))),
+                points: B64(psi::pack(&psi::sorted(
+                    keys.iter().map(|k| blinded[k]).collect(),
+                ))),
             })
             .collect();
         let qid = (rand::random::<u32>() >> 1) as i64;
@@ -345,6 +352,27 @@ pub fn refresh(conn: &Connection, link: &Link, now: &str) -> Result<usize> {
         }
     }
     Ok(queued)
+}
+
+/// `H(k)·s` for each distinct key, computed once.
+fn blind_once<'a>(keys: impl Iterator<Item = &'a Key>, s: &Scalar) -> HashMap<Key, Pt> {
+    let mut distinct: Vec<Key> = keys.cloned().collect();
+    distinct.sort();
+    distinct.dedup();
+    let points = psi::blind_keys(&distinct, s);
+    distinct.into_iter().zip(points).collect()
+}
+
+/// `x·s` for each distinct point of all the sets, computed once.
+fn reblind_once(
+    sets: &[Vec<Pt>],
+    s: &Scalar,
+) -> std::result::Result<HashMap<Pt, Pt>, psi::BadPoint> {
+    let mut distinct: Vec<Pt> = sets.iter().flatten().copied().collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let out = psi::reblind(&distinct, s)?;
+    Ok(distinct.into_iter().zip(out).collect())
 }
 
 /// Serializes and queues one message.
@@ -408,17 +436,20 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
         }
         Msg::CountsQuery { qid, pops } => {
             let b = scalar(&link.psi_scalar)?;
-            let mut declared = 0;
-            let mut out = Vec::new();
-            for p in pops {
-                let x = psi::unpack(&p.points.0).map_err(|_| bad("points"))?;
-                declared += x.len() as i64;
-                let z = psi::sorted(psi::reblind(&x, &b).map_err(|_| bad("points"))?);
-                out.push(PopPoints {
+            let sets: Vec<Vec<Pt>> = pops
+                .iter()
+                .map(|p| psi::unpack(&p.points.0).map_err(|_| bad("points")))
+                .collect::<Result<_>>()?;
+            let declared = sets.iter().map(|x| x.len() as i64).sum();
+            let map = reblind_once(&sets, &b).map_err(|_| bad("points"))?;
+            let out = pops
+                .iter()
+                .zip(&sets)
+                .map(|(p, x)| PopPoints {
                     r: p.r,
-                    points: B64(psi::pack(&z)),
-                });
-            }
+                    points: B64(psi::pack(&psi::sorted(x.iter().map(|q| map[q]).collect()))),
+                })
+                .collect();
             store::federation::set_declared(conn, link.id, declared)?;
             enqueue(conn, link.id, &Msg::CountsAnswer { qid, pops: out }, now)?;
         }
