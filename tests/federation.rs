@@ -524,6 +524,17 @@ fn invite_accept_sync_levels_revoke_equal_to_one_database() {
     let listed = ok(cli(&a_db, &["--json", "partners"], &[]));
     assert!(listed.contains("\"remote\""), "{listed}");
 
+    // A re-import that changes nothing sends nothing.
+    {
+        let mut e = Engine::open(&b_db).unwrap();
+        let b = e.actor(Some("bob@beta.io")).unwrap();
+        common::import(&mut e, &b, "core/beta.csv", "list", "name", "website");
+    }
+    let out = ok(cli(&b_db, &["--json", "sync"], &[]));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v[0]["sent"], 0, "{out}");
+    assert_eq!(v[0]["received"], 0, "{out}");
+
     // Revocation by Alpha (which cannot reach Beta): queued, collected by Beta's next sync;
     // each side then holds nothing the other released.
     ok(cli(&a_db, &["revoke", "Beta"], &[]));
