@@ -9,6 +9,7 @@ pub mod connectors;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod federation;
 pub mod ingest;
 pub mod matching;
 pub mod mcp;

@@ -4,6 +4,7 @@
 mod crm;
 mod dashboard;
 mod demo;
+mod federation;
 mod insights;
 mod mcp;
 mod print;
@@ -79,11 +80,21 @@ enum Command {
     },
     /// One partner: status, populations you can see, what each side shares.
     Partner { partner: String },
-    /// Invite another organization (name or domain) to partner.
-    Invite { org: String },
-    /// Accept a partner's invitation.
+    /// Invite another organization (name or domain) to partner; with --remote, make an
+    /// invitation code for an organization on another instance.
+    Invite {
+        #[arg(required_unless_present = "remote")]
+        org: Option<String>,
+        /// Print a one-time invitation code (pmi1.…) for a partner on another instance.
+        #[arg(long, conflicts_with = "org")]
+        remote: bool,
+        /// How long the code is valid: 7d (default), 12h, 30m.
+        #[arg(long, requires = "remote")]
+        expires: Option<String>,
+    },
+    /// Accept a partner's invitation (a partner name, or an invitation code pmi1.…).
     Accept { partner: String },
-    /// Decline a partner's invitation.
+    /// Decline a partner's invitation (a partner name, or an invitation code pmi1.…).
     Decline { partner: String },
     /// End a partnership (or withdraw your invitation).
     Revoke { partner: String },
@@ -141,6 +152,8 @@ enum Command {
     /// Bearer tokens for remote MCP (`partnermap serve`).
     #[command(subcommand)]
     Token(token::TokenCmd),
+    #[command(flatten)]
+    Federation(federation::FederationCmd),
 }
 
 #[derive(Subcommand, Debug)]
@@ -294,21 +307,42 @@ fn dispatch(cli: Cli) -> Result<(), Error> {
             let a = actor(&engine, &g)?;
             out.value(&engine.get_partner(&a, &partner)?);
         }
-        Command::Invite { org } => {
+        Command::Invite {
+            org,
+            remote,
+            expires,
+        } => {
             let a = actor(&engine, &g)?;
-            out.partnership(&engine.invite(&a, &org)?);
+            match org {
+                Some(org) if !remote => out.partnership(&engine.invite(&a, &org)?),
+                _ => federation::invite_remote(&mut engine, &a, expires.as_deref(), &out)?,
+            }
         }
         Command::Accept { partner } => {
             let a = actor(&engine, &g)?;
-            out.partnership(&engine.respond_to_invitation(&a, &partner, true)?);
+            if partnermap::federation::ops::is_code(&partner) {
+                federation::accept(&mut engine, &a, &partner, &out)?;
+            } else {
+                out.partnership(&engine.respond_to_invitation(&a, &partner, true)?);
+            }
         }
         Command::Decline { partner } => {
             let a = actor(&engine, &g)?;
-            out.partnership(&engine.respond_to_invitation(&a, &partner, false)?);
+            if partnermap::federation::ops::is_code(&partner) {
+                federation::decline(&mut engine, &a, &partner)?;
+            } else {
+                out.partnership(&engine.respond_to_invitation(&a, &partner, false)?);
+            }
         }
         Command::Revoke { partner } => {
             let a = actor(&engine, &g)?;
-            out.partnership(&engine.revoke(&a, &partner)?);
+            let v = engine.revoke(&a, &partner)?;
+            out.partnership(&v);
+            federation::after_revoke(&mut engine, v.partner_id);
+        }
+        Command::Federation(federation::FederationCmd::Sync { partner }) => {
+            let a = actor(&engine, &g)?;
+            federation::run_sync(&mut engine, &a, partner.as_deref(), &out)?;
         }
         Command::Offline(OfflineCmd::Add { name, domain }) => {
             let a = actor(&engine, &g)?;

@@ -70,12 +70,13 @@ impl Out {
                 .iter()
                 .map(|p| {
                     format!(
-                        "{:>4}  {:<32} {:<9} {}{}\n",
+                        "{:>4}  {:<32} {:<9} {}{}{}\n",
                         p.id,
                         p.name,
                         p.status.as_str(),
                         if p.offline { "offline" } else { "" },
-                        p.direction.map(|d| format!(" ({d})")).unwrap_or_default()
+                        p.direction.map(|d| format!(" ({d})")).unwrap_or_default(),
+                        p.remote.as_ref().map(remote_note).unwrap_or_default()
                     )
                 })
                 .collect()
@@ -142,4 +143,18 @@ impl Out {
                 .collect()
         })
     }
+}
+
+/// " remote: synced …, N pending, reachable" for a partner on another instance.
+fn remote_note(r: &partnermap::engine::RemoteStatus) -> String {
+    format!(
+        "remote: last sync {}, {} pending, {}",
+        r.last_sync.as_deref().unwrap_or("never"),
+        r.pending_messages,
+        match r.reachable {
+            Some(true) => "reachable",
+            Some(false) => "unreachable",
+            None => "not tried yet",
+        }
+    )
 }

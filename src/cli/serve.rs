@@ -10,8 +10,17 @@ use std::path::PathBuf;
 #[derive(Args, Debug)]
 pub struct ServeArgs {
     /// Where remote MCP listens (`/mcp`). Loopback unless TLS or --insecure-http.
-    #[arg(long, default_value = "127.0.0.1:7457", value_name = "ADDR:PORT")]
-    listen: SocketAddr,
+    #[arg(long, value_name = "ADDR:PORT")]
+    listen: Option<SocketAddr>,
+    /// Also (or only) serve partners on other partnermap instances here (mutual TLS, pinned
+    /// instance IDs; FEDERATION.md), e.g. 0.0.0.0:7443 (port 0: any free port, printed on stderr).
+    /// A port of its own, apart from the MCP listener.
+    #[arg(long, value_name = "ADDR")]
+    peer_listen: Option<String>,
+    /// The address partners use to reach the peer endpoint (put in invitation codes), e.g.
+    /// https://partners.example.com:7443. Default: https://<bound address>.
+    #[arg(long, value_name = "URL", requires = "peer_listen")]
+    public_url: Option<String>,
     /// TLS certificate chain (PEM); with --tls-key, serves HTTPS.
     #[arg(long, value_name = "PEM")]
     tls_cert: Option<PathBuf>,
@@ -59,10 +68,38 @@ pub struct ServeArgs {
     read_only: bool,
 }
 
+/// The MCP listener when neither `--listen` nor `--peer-listen` is given.
+const DEFAULT_LISTEN: &str = "127.0.0.1:7457";
+
 pub fn run(args: ServeArgs, engine: Engine, db: PathBuf) -> Result<(), Error> {
+    // The MCP listener: `--listen`, or the default unless only the peer endpoint was asked for.
+    let listen = match (args.listen, &args.peer_listen) {
+        (Some(l), _) => Some(l),
+        (None, None) => Some(DEFAULT_LISTEN.parse().expect("a valid address")),
+        (None, Some(_)) => None,
+    };
+    // The federation endpoint runs on its own port and runtime; if it cannot start, the
+    // process stops with its sentence.
+    let peer = args.peer_listen.clone().map(|addr| {
+        let (db, url) = (db.clone(), args.public_url.clone());
+        std::thread::spawn(move || {
+            let r = partnermap::federation::serve::run(&db, &addr, url.as_deref());
+            if let Err(e) = &r {
+                eprintln!("error: {e}");
+                std::process::exit(1);
+            }
+            r
+        })
+    });
+    let Some(listen) = listen else {
+        return peer
+            .expect("--peer-listen was given")
+            .join()
+            .map_err(|_| Error::Io("the peer endpoint stopped unexpectedly".into()))?;
+    };
     let opts = ServeOptions {
         db,
-        listen: args.listen,
+        listen,
         tls_cert: args.tls_cert,
         tls_key: args.tls_key,
         insecure_http: args.insecure_http,

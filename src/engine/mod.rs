@@ -16,6 +16,7 @@ mod overlaps;
 mod partnerships;
 mod populations;
 mod recommendations;
+mod remote;
 mod reports;
 mod score;
 mod search;
@@ -48,6 +49,7 @@ pub use recommendations::{
     PipelineAccount, PipelinePartner, PipelineQuery, PipelineSort, Signal, TopPartner, TopSort,
     as_of_arg, parse_label,
 };
+pub use remote::RemoteStatus;
 pub use reports::{
     DEFAULT_LIMIT as REPORT_DEFAULT_LIMIT, MAX_LIMIT as REPORT_MAX_LIMIT, Report, ReportColumns,
     ReportQuery, ReportRow, encode_cursor as report_cursor,
@@ -121,6 +123,12 @@ impl Engine {
     /// The raw connection, for tests and tools that inspect the database (never for policy).
     pub fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The connection for writes by the federation layer (its own tables and what remote
+    /// partners released); policy stays in the engine.
+    pub(crate) fn conn_mut(&mut self) -> &mut Connection {
+        &mut self.conn
     }
 
     pub fn keyer(&self) -> Keyer {

@@ -38,10 +38,16 @@ impl Engine {
         let pairs: Vec<(usize, usize)> = (0..mine.len())
             .flat_map(|i| (0..theirs.len()).map(move |j| (i, j)))
             .collect();
-        let counts: Vec<usize> = pairs
+        let mut counts: Vec<usize> = pairs
             .par_iter()
             .map(|&(i, j)| my_keys[i].overlap_count(&their_keys[j]))
             .collect();
+        // A remote partner's `counts` populations: the PSI cardinality it gave.
+        for (c, &(i, j)) in counts.iter_mut().zip(&pairs) {
+            if let Some(n) = self.remote_cell_count(&partner, mine[i].id, &theirs[j])? {
+                *c = n;
+            }
+        }
         Ok(pairs
             .iter()
             .zip(counts)

@@ -25,6 +25,10 @@ pub struct PartnerSummary {
     pub partnership_id: Option<i64>,
     /// Partner Score label (High, Medium, Low, None, Unknown); see partner_score for why.
     pub score_label: Option<crate::scoring::Label>,
+    /// For a partner on another instance: its ID, address, last sync, pending messages and
+    /// reachability (absent for partners in this database).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<super::RemoteStatus>,
 }
 
 /// What one side shares of one population.
@@ -89,6 +93,7 @@ fn summary(actor: &Actor, p: &PartnerRef) -> PartnerSummary {
         direction,
         partnership_id,
         score_label: None,
+        remote: None,
     }
 }
 
@@ -100,15 +105,20 @@ impl Engine {
         status: Option<PartnershipStatus>,
     ) -> Result<Vec<PartnerSummary>> {
         let labels = self.score_labels(actor);
-        Ok(self
-            .partners_of(actor)?
+        self.partners_of(actor)?
             .iter()
-            .map(|p| PartnerSummary {
-                score_label: labels.get(&p.org.id).copied(),
-                ..summary(actor, p)
+            .map(|p| {
+                Ok(PartnerSummary {
+                    score_label: labels.get(&p.org.id).copied(),
+                    remote: self.remote_status(p.org.id)?,
+                    ..summary(actor, p)
+                })
             })
-            .filter(|s| status.is_none_or(|st| s.status == st))
-            .collect())
+            .filter(|s| {
+                s.as_ref()
+                    .map_or(true, |s| status.is_none_or(|st| s.status == st))
+            })
+            .collect::<Result<_>>()
     }
 
     pub fn get_partner(&self, actor: &Actor, partner: &str) -> Result<PartnerDetail> {
@@ -138,6 +148,7 @@ impl Engine {
         Ok(PartnerDetail {
             summary: PartnerSummary {
                 score_label: labels.get(&p.org.id).copied(),
+                remote: self.remote_status(p.org.id)?,
                 ..summary(actor, &p)
             },
             populations: visible
@@ -205,6 +216,12 @@ impl Engine {
                 }
             },
         };
+        if store::federation::link_of_remote_org(&self.conn, target.id)?.is_some() {
+            return Err(conflict(format!(
+                "{} is on another instance: invite it with a code (partnermap invite --remote, or invite_partner with remote true).",
+                target.name
+            )));
+        }
         let now = self.now_str();
         let existing = store::partnerships::between(&self.conn, actor.org.id, target.id)?;
         if let Some(p) = &existing {
@@ -365,6 +382,15 @@ impl Engine {
         let now = self.now_str();
         let tx = store::write_tx(&mut self.conn)?;
         store::partnerships::set_status(&tx, ps.id, status, &now)?;
+        if status == PartnershipStatus::Revoked {
+            // A partner on another instance: delete what it released here and the
+            // partnership's secrets, and queue the revocation for it (FEDERATION.md).
+            let other = ps.other(actor.org.id);
+            if let Some(link) = store::federation::link_of_remote_org(&tx, other)? {
+                store::federation::purge(&tx, &link)?;
+                store::federation::enqueue(&tx, link.id, "revoke", br#"{"type":"revoke"}"#, &now)?;
+            }
+        }
         store::audit(
             &tx,
             &now,
@@ -468,6 +494,7 @@ impl Engine {
             direction: None,
             partnership_id: None,
             score_label: None,
+            remote: None,
         })
     }
 

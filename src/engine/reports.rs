@@ -141,7 +141,8 @@ impl Engine {
         let mine = self.resolve_own_population(actor, &q.my_population)?;
         let my_keys = self.pop_keys(mine.id)?;
         let their_keys = self.pop_keys(vis.population.id)?;
-        let overlap_count = my_keys.overlap_count(&their_keys);
+        let overlap_count =
+            self.cell_overlap_count(&partner, mine.id, &my_keys, &vis, &their_keys)?;
         self.require_records_shared(&partner, &vis, overlap_count)?;
 
         // Column sets: the actor's fields, and exactly the partner's shared fields.

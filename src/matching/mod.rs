@@ -9,10 +9,10 @@ pub use domain::domain_key;
 pub use join::{Entry, PopKeys};
 pub use name::name_key;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which key a record matched on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum KeyKind {
     Domain = 1,

@@ -169,7 +169,8 @@ impl PartnermapServer {
             + Self::sharing_router()
             + Self::score_router()
             + Self::insights_router()
-            + Self::connectors_router();
+            + Self::connectors_router()
+            + Self::federation_router();
         let mut out = ToolRouter::new();
         for mut route in all {
             route.attr.input_schema = Arc::new(render::standard_schema(&route.attr.input_schema));

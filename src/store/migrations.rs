@@ -249,6 +249,106 @@ CREATE TABLE api_tokens (
 );
 CREATE INDEX api_tokens_user ON api_tokens(user_id);
 "#,
+    // 4: partnerships across instances (FEDERATION.md): this instance's identity, remote
+    // invitations, one link per remote partner, the outbox, and what partners released.
+    r#"
+CREATE TABLE fed_identity (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    cert_der    BLOB NOT NULL,
+    key_der     BLOB NOT NULL,
+    instance_id BLOB NOT NULL,
+    created_at  TEXT NOT NULL
+);
+
+-- A remote invitation: only the SHA-256 of its secret is kept; used once, until it expires.
+CREATE TABLE fed_invites (
+    id          INTEGER PRIMARY KEY,
+    org_id      INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    secret_hash BLOB NOT NULL UNIQUE,
+    expires_at  TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('open', 'used', 'declined')),
+    created_by  INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    created_at  TEXT NOT NULL,
+    used_by     BLOB
+);
+
+-- One remote partner of one local org: the org row standing for it, its pinned instance id,
+-- where to reach it, the partnership's secrets, and the state of the message streams.
+CREATE TABLE fed_links (
+    id               INTEGER PRIMARY KEY,
+    local_org        INTEGER NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+    remote_org       INTEGER NOT NULL UNIQUE REFERENCES orgs(id) ON DELETE CASCADE,
+    remote_instance  BLOB NOT NULL,
+    remote_url       TEXT,
+    remote_link      INTEGER NOT NULL,
+    psi_scalar       BLOB,
+    oprf_key         BLOB,
+    out_seq          INTEGER NOT NULL DEFAULT 0,
+    out_acked        INTEGER NOT NULL DEFAULT 0,
+    in_seq           INTEGER NOT NULL DEFAULT 0,
+    snapshot_hash    TEXT,
+    query_hash       TEXT,
+    oprf_hash        TEXT,
+    last_snapshot    BLOB,
+    last_oprf        BLOB,
+    last_sync        TEXT,
+    last_attempt     TEXT,
+    last_error       TEXT,
+    failures         INTEGER NOT NULL DEFAULT 0,
+    next_attempt     TEXT,
+    evals_day        TEXT,
+    evals_used       INTEGER NOT NULL DEFAULT 0,
+    declared_records INTEGER NOT NULL DEFAULT 0,
+    remote_version   TEXT,
+    created_at       TEXT NOT NULL,
+    UNIQUE (local_org, remote_instance)
+);
+
+-- Messages to a remote partner, numbered per link, kept until acknowledged.
+CREATE TABLE fed_outbox (
+    link_id    INTEGER NOT NULL REFERENCES fed_links(id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    body       BLOB NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (link_id, seq)
+);
+
+-- The partner's populations as mirrored here (its reference -> our population row).
+CREATE TABLE fed_pops (
+    link_id       INTEGER NOT NULL REFERENCES fed_links(id) ON DELETE CASCADE,
+    remote_ref    INTEGER NOT NULL,
+    population_id INTEGER NOT NULL REFERENCES populations(id) ON DELETE CASCADE,
+    points        BLOB NOT NULL DEFAULT x'',
+    PRIMARY KEY (link_id, remote_ref)
+);
+
+-- Our counts queries' answers: for each of our populations, the sorted multiset x*b.
+CREATE TABLE fed_answers (
+    link_id       INTEGER NOT NULL REFERENCES fed_links(id) ON DELETE CASCADE,
+    population_id INTEGER NOT NULL REFERENCES populations(id) ON DELETE CASCADE,
+    points        BLOB NOT NULL,
+    PRIMARY KEY (link_id, population_id)
+);
+
+-- Overlap counts computed by PSI cardinality: (our population, the partner's mirrored one).
+CREATE TABLE fed_counts (
+    link_id      INTEGER NOT NULL REFERENCES fed_links(id) ON DELETE CASCADE,
+    my_pop       INTEGER NOT NULL REFERENCES populations(id) ON DELETE CASCADE,
+    their_pop    INTEGER NOT NULL REFERENCES populations(id) ON DELETE CASCADE,
+    count        INTEGER NOT NULL,
+    PRIMARY KEY (my_pop, their_pop)
+);
+
+-- Our pending OPRF query: the blinding scalar and the keys, in the order sent.
+CREATE TABLE fed_oprf_pending (
+    link_id INTEGER NOT NULL REFERENCES fed_links(id) ON DELETE CASCADE,
+    qid     INTEGER NOT NULL,
+    blind   BLOB NOT NULL,
+    keys    TEXT NOT NULL,
+    PRIMARY KEY (link_id, qid)
+);
+"#,
 ];
 
 /// The schema version this binary writes.

@@ -3,6 +3,7 @@
 
 pub mod crm_sync;
 pub mod exports;
+pub mod federation;
 pub mod fx;
 mod migrations;
 pub mod opportunities;

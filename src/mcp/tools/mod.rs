@@ -4,6 +4,7 @@
 
 pub mod connectors;
 pub mod data;
+pub mod federation;
 pub mod insights;
 pub mod partners;
 pub mod score;
@@ -38,6 +39,11 @@ pub struct PartnerOut {
     /// Partner Score label (High, Medium, Low, None, Unknown), once scores are computed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score_label: Option<String>,
+    /// For a partner on another partnermap instance: its ID, address, last sync, pending
+    /// messages and reachability (sync_partner exchanges now). Absent for partners in this
+    /// database.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote: Option<federation::RemoteOut>,
     pub partner_supplied: PartnerText,
 }
 
@@ -62,6 +68,7 @@ impl From<PartnerSummary> for PartnerOut {
                 name: Supplied::new(p.name),
                 domain: p.domain.map(Supplied::new),
             },
+            remote: p.remote.map(Into::into),
         }
     }
 }

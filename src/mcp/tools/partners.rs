@@ -133,6 +133,14 @@ pub struct PartnershipOut {
     pub partnership: PartnershipRef,
 }
 
+/// invite_partner's answer: the partnership (an organization in this database), or the code
+/// of a remote invitation.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct InviteOut {
+    pub partnership: Option<PartnershipRef>,
+    pub invitation: Option<super::federation::InvitationOut>,
+}
+
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct PartnershipRef {
@@ -212,16 +220,29 @@ fn default_search_limit() -> usize {
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct InviteIn {
     /// The organization to invite: its name or domain (it must use partnermap in this database).
+    /// Leave empty with `remote` true.
+    #[serde(default)]
     pub org: String,
+    /// true: make a one-time invitation code for an organization on another partnermap
+    /// instance (returned as `invitation.code`; send it to them by any channel). This instance
+    /// must be served to partners (`partnermap serve --peer-listen`).
+    #[serde(default)]
+    pub remote: bool,
+    /// With `remote`: how long the code is valid, e.g. 7d (default), 12h, 30m.
+    #[serde(default)]
+    pub expires: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct RespondIn {
-    /// The partner whose invitation you answer (id, name or domain).
-    #[serde(deserialize_with = "super::id_or_name")]
+    /// The partner whose invitation you answer (id, name or domain). Leave empty with `code`.
+    #[serde(default, deserialize_with = "super::id_or_name")]
     pub partner: String,
     /// true to accept (the partnership becomes active), false to decline.
     pub accept: bool,
+    /// An invitation code (pmi1.…) from an organization on another partnermap instance.
+    #[serde(default)]
+    pub code: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -366,7 +387,7 @@ impl PartnermapServer {
     }
 
     #[tool(
-        description = "Invites another organization that uses partnermap (by name or domain) to partner with yours. The partnership stays 'invited' until they accept; no data is exchanged before that. A declined or revoked partnership can be invited again. Needs admin or the manage_partnerships permission. For a company that does not use partnermap, use add_offline_partner instead.",
+        description = "Invites another organization that uses partnermap (by name or domain) to partner with yours. The partnership stays 'invited' until they accept; no data is exchanged before that. A declined or revoked partnership can be invited again. For an organization on its own partnermap instance (another machine), pass remote true instead of org: you get a one-time invitation code (invitation.code) to send them; overlaps are then computed by private set intersection and no list leaves either instance beyond what sharing settings release. Needs admin or the manage_partnerships permission. For a company that does not use partnermap, use add_offline_partner instead.",
         annotations(
             title = "Invite partner",
             read_only_hint = false,
@@ -378,13 +399,30 @@ impl PartnermapServer {
     pub async fn invite_partner(
         &self,
         Parameters(args): Parameters<InviteIn>,
-    ) -> Result<Json<PartnershipOut>, String> {
+    ) -> Result<Json<InviteOut>, String> {
+        if args.remote {
+            let expires = super::opt_text(args.expires);
+            let inv = self
+                .call(move |e, a| {
+                    let d =
+                        crate::federation::ops::parse_expiry(expires.as_deref().unwrap_or("7d"))?;
+                    crate::federation::ops::invite_remote(e, a, d, None)
+                })
+                .await?;
+            return Ok(Json(InviteOut {
+                partnership: None,
+                invitation: Some(inv.into()),
+            }));
+        }
         let v = self.call(move |e, a| e.invite(a, &args.org)).await?;
-        Ok(Json(partnership(v)))
+        Ok(Json(InviteOut {
+            partnership: Some(partnership(v).partnership),
+            invitation: None,
+        }))
     }
 
     #[tool(
-        description = "Accepts (accept=true) or declines (accept=false) an invitation another organization sent you; list pending ones with list_partners status 'invited' (direction 'incoming'). Accepting makes the partnership active: both sides then see overlap counts under each other's sharing settings. Needs admin or manage_partnerships.",
+        description = "Accepts (accept=true) or declines (accept=false) an invitation another organization sent you; list pending ones with list_partners status 'invited' (direction 'incoming'). For an invitation code (pmi1.…) from an organization on another partnermap instance, pass it as code (partner may be left empty): this instance connects to theirs over mutual TLS, proves the code, and pins their instance ID. Accepting makes the partnership active: both sides then see overlap counts under each other's sharing settings. Needs admin or manage_partnerships.",
         annotations(
             title = "Respond to invitation",
             read_only_hint = false,
@@ -397,6 +435,33 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<RespondIn>,
     ) -> Result<Json<PartnershipOut>, String> {
+        if crate::federation::ops::is_code(&args.code) {
+            let (code, accept) = (args.code, args.accept);
+            let v = self
+                .call(move |e, a| {
+                    use crate::federation::ops;
+                    if accept {
+                        let v = ops::accept_code(e, a, &code)?;
+                        // The first exchange right away; a failure is retried later.
+                        if let Some(l) =
+                            crate::store::federation::link_of_remote_org(e.conn(), v.partner_id)?
+                        {
+                            let _ = ops::sync_link(e, l.id);
+                        }
+                        Ok(v)
+                    } else {
+                        let org = ops::decline_code(e, a, &code)?;
+                        Ok(crate::engine::PartnershipView {
+                            id: 0,
+                            status: PartnershipStatus::Declined,
+                            partner: org,
+                            partner_id: 0,
+                        })
+                    }
+                })
+                .await?;
+            return Ok(Json(partnership(v)));
+        }
         let v = self
             .call(move |e, a| e.respond_to_invitation(a, &args.partner, args.accept))
             .await?;
@@ -417,7 +482,19 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<PartnerIn>,
     ) -> Result<Json<PartnershipOut>, String> {
-        let v = self.call(move |e, a| e.revoke(a, &args.partner)).await?;
+        let v = self
+            .call(move |e, a| {
+                let v = e.revoke(a, &args.partner)?;
+                // A partner on another instance: deliver the revocation now if it is reachable
+                // (it stays queued otherwise).
+                if let Some(l) =
+                    crate::store::federation::link_of_remote_org(e.conn(), v.partner_id)?
+                {
+                    let _ = crate::federation::ops::sync_link(e, l.id);
+                }
+                Ok(v)
+            })
+            .await?;
         Ok(Json(partnership(v)))
     }
 

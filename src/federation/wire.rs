@@ -1,0 +1,204 @@
+//! What travels between instances: the invitation code, the HTTP bodies and the messages of
+//! the outbox. Points are 32-byte compressed encodings (concatenated, base64 in JSON).
+
+use crate::matching::KeyKind;
+use crate::model::{PopulationType, SharingLevel};
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The protocol version every body carries.
+pub const PROTOCOL: u32 = 1;
+
+/// What keys are computed with (crate version; the public-suffix list is compiled in with it).
+pub fn matching_version() -> String {
+    format!("partnermap {} (psl compiled in)", env!("CARGO_PKG_VERSION"))
+}
+
+/// Bytes as base64 inside JSON.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct B64(pub Vec<u8>);
+
+impl Serialize for B64 {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(&self.0))
+    }
+}
+impl<'de> Deserialize<'de> for B64 {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        STANDARD
+            .decode(s.as_bytes())
+            .map(B64)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// The invitation code's content: `pmi1.` + base64url(JSON of this).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InviteCode {
+    pub url: String,
+    pub instance: B64,
+    pub org: String,
+    pub domain: Option<String>,
+    pub secret: B64,
+    pub expires: String,
+}
+
+pub const CODE_PREFIX: &str = "pmi1.";
+
+impl InviteCode {
+    pub fn encode(&self) -> String {
+        let json = serde_json::to_vec(self).expect("serializable");
+        format!("{CODE_PREFIX}{}", URL_SAFE_NO_PAD.encode(json))
+    }
+    pub fn decode(code: &str) -> Option<InviteCode> {
+        let body = code.trim().strip_prefix(CODE_PREFIX)?;
+        let json = URL_SAFE_NO_PAD.decode(body.as_bytes()).ok()?;
+        let c: InviteCode = serde_json::from_slice(&json).ok()?;
+        (c.secret.0.len() == 32 && c.instance.0.len() == 32).then_some(c)
+    }
+}
+
+/// POST /v1/accept and /v1/decline: the invitee proves the secret.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AcceptReq {
+    pub protocol: u32,
+    pub secret: B64,
+    pub org: String,
+    pub domain: Option<String>,
+    /// The invitee's link id (the inviter names it in every exchange).
+    pub link: i64,
+    pub url: Option<String>,
+    pub matching_version: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AcceptResp {
+    pub protocol: u32,
+    pub link: i64,
+    pub org: String,
+    pub domain: Option<String>,
+    pub matching_version: String,
+}
+
+/// POST /v1/exchange: deliver what is pending, acknowledge what was received, collect.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Exchange {
+    pub protocol: u32,
+    /// The receiver's link id.
+    pub link: i64,
+    /// The highest sequence number the sender has processed from the receiver.
+    pub ack: i64,
+    pub messages: Vec<Envelope>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Envelope {
+    pub seq: i64,
+    pub msg: Msg,
+}
+
+/// A message of the protocol.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Msg {
+    /// The owner's populations as shown to the partner, with what each level releases.
+    Snapshot(Snapshot),
+    /// The viewer's blinded populations `X_i = sorted {H(x)·a}`.
+    CountsQuery {
+        qid: i64,
+        pops: Vec<PopPoints>,
+    },
+    /// The owner's answer `Z_i = sorted {x·b}`.
+    CountsAnswer {
+        qid: i64,
+        pops: Vec<PopPoints>,
+    },
+    /// Blinded OPRF inputs `H(x)·r`, in the viewer's order.
+    OprfQuery {
+        qid: i64,
+        points: B64,
+    },
+    OprfAnswer {
+        qid: i64,
+        points: B64,
+    },
+    OprfRefused {
+        qid: i64,
+        reason: String,
+    },
+    /// The partnership ends: delete everything received from the sender.
+    Revoke,
+}
+
+impl Msg {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Msg::Snapshot(_) => "snapshot",
+            Msg::CountsQuery { .. } => "counts_query",
+            Msg::CountsAnswer { .. } => "counts_answer",
+            Msg::OprfQuery { .. } => "oprf_query",
+            Msg::OprfAnswer { .. } => "oprf_answer",
+            Msg::OprfRefused { .. } => "oprf_refused",
+            Msg::Revoke => "revoke",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PopPoints {
+    /// The sender's population reference.
+    pub r: i64,
+    pub points: B64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub pops: Vec<SnapPop>,
+    /// Sealed entries of records at `overlaps`: (tag ‖ sealed), sorted by tag.
+    pub entries: Vec<SealedEntry>,
+    /// Records at `full`, in the clear (inside TLS).
+    pub rows: Vec<FullRow>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SnapPop {
+    pub r: i64,
+    pub name: String,
+    pub pop_type: PopulationType,
+    pub level: SharingLevel,
+    pub fields: Vec<String>,
+    pub record_count: i64,
+    /// `Y_j = sorted {H(k)·b}` (at `counts`; empty otherwise).
+    pub points: B64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SealedEntry {
+    pub tag: B64,
+    pub sealed: B64,
+}
+
+/// An entry's plaintext (and a full row's content): an opaque per-partnership record
+/// reference, the released fields, and the populations it belongs to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Released {
+    pub r: String,
+    /// Rank among the released records that share this one's match key, in the owner's order
+    /// (so that "the partner record" of a match is the same one a shared database would pick).
+    #[serde(default)]
+    pub d: u32,
+    pub values: Map<String, Value>,
+    pub pops: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FullRow {
+    #[serde(flatten)]
+    pub released: Released,
+    /// The match key, so the viewer matches the row locally as it would an upload.
+    pub kind: Option<KeyKind>,
+    pub key: Option<String>,
+}

@@ -1,0 +1,130 @@
+//! Partnerships across instances over MCP: sync_partner, and the outputs the other tools use
+//! for remote partners (their sync state) and remote invitations (the code).
+
+use crate::engine::RemoteStatus;
+use crate::federation::ops;
+use crate::mcp::PartnermapServer;
+use crate::mcp::render::{clean, clean_opt};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::schemars::{self, JsonSchema};
+use rmcp::{Json, tool, tool_router};
+use serde::{Deserialize, Serialize};
+
+/// A partner on another instance: how the exchange with it stands.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct RemoteOut {
+    /// The partner instance's pinned ID (SHA-256 of its certificate's public key, base32).
+    pub instance_id: String,
+    /// Where this instance reaches it; null when it connects to you.
+    pub url: Option<String>,
+    /// When the last exchange with it succeeded (RFC 3339); null if never.
+    pub last_sync: Option<String>,
+    /// Messages queued for it and not yet acknowledged.
+    pub pending_messages: i64,
+    /// Whether the last attempt to reach it succeeded; null if never tried.
+    pub reachable: Option<bool>,
+    /// Why the last attempt failed.
+    pub last_error: Option<String>,
+}
+
+impl From<RemoteStatus> for RemoteOut {
+    fn from(r: RemoteStatus) -> Self {
+        RemoteOut {
+            instance_id: r.instance_id,
+            url: clean_opt(r.url.as_deref()),
+            last_sync: r.last_sync,
+            pending_messages: r.pending_messages,
+            reachable: r.reachable,
+            last_error: clean_opt(r.last_error.as_deref()),
+        }
+    }
+}
+
+/// A remote invitation code to send to the partner.
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct InvitationOut {
+    /// The one-time code (pmi1.…): the partner accepts it with respond_to_invitation `code`
+    /// or `partnermap accept CODE` on their instance.
+    pub code: String,
+    pub expires_at: String,
+    /// The address the code tells the partner to connect to.
+    pub url: String,
+    /// This instance's ID, for the partner to compare out of band.
+    pub instance_id: String,
+}
+
+impl From<ops::RemoteInvite> for InvitationOut {
+    fn from(i: ops::RemoteInvite) -> Self {
+        InvitationOut {
+            code: i.code,
+            expires_at: i.expires_at,
+            url: i.url,
+            instance_id: i.instance_id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SyncIn {
+    /// The partner to exchange with (id or name); empty: every partner on another instance.
+    #[serde(default)]
+    pub partner: String,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SyncOut {
+    pub results: Vec<SyncResultOut>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct SyncResultOut {
+    pub partner: String,
+    pub partner_id: i64,
+    pub reachable: bool,
+    /// Messages delivered and received in this exchange.
+    pub sent: usize,
+    pub received: usize,
+    /// Messages still queued for the partner (retried later).
+    pub pending: i64,
+    pub error: Option<String>,
+}
+
+#[tool_router(router = federation_router, vis = "pub(crate)")]
+impl PartnermapServer {
+    #[tool(
+        description = "Exchanges now with a partner on another partnermap instance (or with all of them when `partner` is empty): delivers what is queued for it (your sharing changes, your counts queries, answers to its queries) and collects what it queued for you, over mutual TLS. Overlaps, reports and scores for that partner reflect the result. Partners in this database need no sync. Needs no special permission.",
+        annotations(
+            title = "Sync partner",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    pub async fn sync_partner(
+        &self,
+        Parameters(args): Parameters<SyncIn>,
+    ) -> Result<Json<SyncOut>, String> {
+        let partner = crate::mcp::tools::opt_text(args.partner);
+        let results = self
+            .call(move |e, a| ops::sync(e, a, partner.as_deref()))
+            .await?;
+        Ok(Json(SyncOut {
+            results: results
+                .into_iter()
+                .map(|r| SyncResultOut {
+                    partner: clean(&r.partner),
+                    partner_id: r.partner_id,
+                    reachable: r.reachable,
+                    sent: r.sent,
+                    received: r.received,
+                    pending: r.pending,
+                    error: clean_opt(r.error.as_deref()),
+                })
+                .collect(),
+        }))
+    }
+}
