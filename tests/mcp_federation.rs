@@ -91,7 +91,10 @@ async fn remote_invitation_sync_and_status_over_mcp() {
         )
         .await;
     assert_eq!(r["partnership"]["status"], "active", "{r}");
-    assert_eq!(r["partnership"]["partner"], "Alpha", "{r}");
+    assert_eq!(
+        r["partnership"]["partner_supplied"]["partner"], "Alpha",
+        "{r}"
+    );
     let s = b.ok("sync_partner", json!({"partner": "Alpha"})).await;
     assert_eq!(s["results"][0]["reachable"], true, "{s}");
     assert_eq!(s["results"][0]["pending"], 0, "{s}");
@@ -113,7 +116,10 @@ async fn remote_invitation_sync_and_status_over_mcp() {
     assert!(cells[0].2 > 0, "Everyone x Everyone overlaps: {overlaps}");
     // Alpha sees the same partnership from its side.
     let listed = a.ok("list_partners", json!({})).await;
-    assert_eq!(listed["partners"][0]["name"], "Beta", "{listed}");
+    assert_eq!(
+        listed["partners"][0]["partner_supplied"]["name"], "Beta",
+        "{listed}"
+    );
     assert_eq!(listed["partners"][0]["status"], "active", "{listed}");
     a.close().await;
     b.close().await;
