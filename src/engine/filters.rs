@@ -179,8 +179,10 @@ mod tests {
             external_id: None,
             name: "Acme".into(),
             website: "acme.com".into(),
-            key_kind: None,
-            key_text: None,
+            domain_key: None,
+            name_key: None,
+            domain_fp: 0,
+            name_fp: 0,
             fields: fields.as_object().cloned().unwrap(),
         }
     }

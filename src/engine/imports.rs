@@ -5,7 +5,7 @@ use super::Engine;
 use super::populations::refresh_source;
 use crate::error::{Result, forbidden, invalid};
 use crate::ingest::csv_file::{self, RowError};
-use crate::matching::{Keyer, MatchKey};
+use crate::matching::{Keyer, RecordKeys};
 use crate::model::{Actor, DataSource, Permission, SourceKind};
 use crate::store;
 use rayon::prelude::*;
@@ -116,9 +116,9 @@ impl Engine {
                                         ),
                                     });
                                 }
-                                let key = keyer.key(name, &values[web_col]);
+                                let keys = keyer.keys(name, &values[web_col]);
                                 let json = fields.write(&values);
-                                Ok((values, key, json))
+                                Ok((values, keys, json))
                             })
                             .collect();
                         if send.send(prepared).is_err() {
@@ -129,12 +129,12 @@ impl Engine {
                 for prepared in recv {
                     for p in prepared {
                         match p {
-                            Ok((values, key, json)) => {
+                            Ok((values, keys, json)) => {
                                 writer.write_keyed(
                                     None,
                                     &values[name_col],
                                     &values[web_col],
-                                    key.as_ref(),
+                                    &keys,
                                     &json,
                                 )?;
                             }
@@ -298,12 +298,12 @@ impl<'c> RecordWriter<'c> {
         website: &str,
         fields: &Map<String, Value>,
     ) -> Result<i64> {
-        let key = self.keyer.key(name, website);
+        let keys = self.keyer.keys(name, website);
         self.write_keyed(
             external_id,
             name,
             website,
-            key.as_ref(),
+            &keys,
             &serde_json::to_string(fields).unwrap_or_default(),
         )
     }
@@ -314,14 +314,14 @@ impl<'c> RecordWriter<'c> {
         external_id: Option<&str>,
         name: &str,
         website: &str,
-        key: Option<&MatchKey>,
+        keys: &RecordKeys,
         fields_json: &str,
     ) -> Result<i64> {
-        self.without_key += key.is_none() as usize;
+        self.without_key += keys.is_empty() as usize;
         self.written += 1;
         Ok(self
             .ins
-            .insert(external_id, name, website, key, fields_json)?)
+            .insert(external_id, name, website, keys, fields_json)?)
     }
 }
 
