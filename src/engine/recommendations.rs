@@ -586,8 +586,7 @@ impl Engine {
                             fields.push(f.clone());
                         }
                     }
-                    if theirs.is_none_or(|(_, on)| on == KeyKind::Name && m.on == KeyKind::Domain)
-                    {
+                    if theirs.is_none_or(|(_, on)| on == KeyKind::Name && m.on == KeyKind::Domain) {
                         theirs = Some((m.theirs.record_id, m.on));
                     }
                 }
@@ -637,8 +636,9 @@ impl Engine {
             account: AccountRef::of(&r),
             fields: r.fields.clone(),
             matched_on: match (&r.domain_key, &r.name_key) {
-                (Some(d), _) if !matched_kinds.contains(&KeyKind::Name)
-                    || matched_kinds.contains(&KeyKind::Domain) =>
+                (Some(d), _)
+                    if !matched_kinds.contains(&KeyKind::Name)
+                        || matched_kinds.contains(&KeyKind::Domain) =>
                 {
                     Some(explain(KeyKind::Domain, d))
                 }

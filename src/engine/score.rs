@@ -287,16 +287,13 @@ impl Engine {
             let (mut has_customers, mut shares_customers) = (false, false);
             for v in &visible {
                 let keys = self.pop_keys(v.population.id)?;
-                pass.covered
-                    .extend(v_cov.matched_ids(&keys));
-                pass.overlap
-                    .extend(v_all.matched_ids(&keys));
+                pass.covered.extend(v_cov.matched_ids(&keys));
+                pass.overlap.extend(v_all.matched_ids(&keys));
                 if v.population.pop_type == PopulationType::Customers {
                     has_customers = true;
                     if v.sharing.level >= SharingLevel::Overlaps {
                         shares_customers = true;
-                        pass.with_records
-                            .extend(v_deals.matched_ids(&keys));
+                        pass.with_records.extend(v_deals.matched_ids(&keys));
                     }
                 }
             }

@@ -76,7 +76,7 @@ impl Engine {
                     .into_iter()
                     .filter(|r| r.name_key.as_deref() == Some(&n)),
             );
-            found.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+            found.sort_by_key(|r| r.name.to_lowercase());
         }
         if found.is_empty() {
             found = store::records::search_own(&self.conn, actor.org.id, q, limit + 1)?;

@@ -78,7 +78,10 @@ fn fast_host(v: &str) -> Option<(String, &str)> {
         // Empty, non-ASCII or unusual characters, or an IPv4 address: let the URL parser decide.
         return None;
     }
-    Some((host.trim_end_matches('.').to_ascii_lowercase(), &rest[end..]))
+    Some((
+        host.trim_end_matches('.').to_ascii_lowercase(),
+        &rest[end..],
+    ))
 }
 
 /// The host and its path by a full URL parse (`url` lower-cases and IDNA-normalizes domain
@@ -268,22 +271,40 @@ mod tests {
     #[test]
     fn platforms_themselves_keep_their_domain() {
         assert_eq!(k("linkedin.com").as_deref(), Some("linkedin.com"));
-        assert_eq!(k("https://www.linkedin.com/").as_deref(), Some("linkedin.com"));
-        assert_eq!(k("https://www.facebook.com").as_deref(), Some("facebook.com"));
+        assert_eq!(
+            k("https://www.linkedin.com/").as_deref(),
+            Some("linkedin.com")
+        );
+        assert_eq!(
+            k("https://www.facebook.com").as_deref(),
+            Some("facebook.com")
+        );
         assert_eq!(k("x.com").as_deref(), Some("x.com"));
         assert_eq!(k("bit.ly").as_deref(), Some("bit.ly"));
         assert_eq!(k("https://www.google.com/").as_deref(), Some("google.com"));
         // a page on google.com that is not a map is Google's own
-        assert_eq!(k("https://about.google.com/").as_deref(), Some("google.com"));
-        assert_eq!(k("https://www.apple.com/iphone").as_deref(), Some("apple.com"));
+        assert_eq!(
+            k("https://about.google.com/").as_deref(),
+            Some("google.com")
+        );
+        assert_eq!(
+            k("https://www.apple.com/iphone").as_deref(),
+            Some("apple.com")
+        );
         // people at a platform company
         assert_eq!(k("jane@linkedin.com").as_deref(), Some("linkedin.com"));
     }
 
     #[test]
     fn private_suffixes_are_sites_of_their_own() {
-        assert_eq!(k("https://acme.github.io/docs").as_deref(), Some("acme.github.io"));
-        assert_eq!(k("shop.myshopify.com").as_deref(), Some("shop.myshopify.com"));
+        assert_eq!(
+            k("https://acme.github.io/docs").as_deref(),
+            Some("acme.github.io")
+        );
+        assert_eq!(
+            k("shop.myshopify.com").as_deref(),
+            Some("shop.myshopify.com")
+        );
         assert_eq!(
             k("https://acme.herokuapp.com/").as_deref(),
             Some("acme.herokuapp.com")

@@ -141,8 +141,16 @@ impl PopKeys {
         }
         let by_domain: Vec<Member> = body[..n * 24].chunks_exact(24).map(read).collect();
         let by_name: Vec<Member> = body[n * 24..].chunks_exact(24).map(read).collect();
-        debug_assert!(by_domain.windows(2).all(|w| (w[0].domain, w[0].record_id) <= (w[1].domain, w[1].record_id)));
-        debug_assert!(by_name.windows(2).all(|w| by_name_order(&w[0]) <= by_name_order(&w[1])));
+        debug_assert!(
+            by_domain
+                .windows(2)
+                .all(|w| (w[0].domain, w[0].record_id) <= (w[1].domain, w[1].record_id))
+        );
+        debug_assert!(
+            by_name
+                .windows(2)
+                .all(|w| by_name_order(&w[0]) <= by_name_order(&w[1]))
+        );
         let keyed_from = by_domain.partition_point(|m| m.domain == 0);
         PopKeys {
             by_domain,
@@ -328,7 +336,11 @@ mod tests {
         let p = keys(&[(10, 5, 0), (11, 5, 0), (12, 5, 0), (13, 9, 0), (14, 0, 0)]);
         assert_eq!(v.overlap_count(&p), 3);
         assert_eq!(p.overlap_count(&v), 4);
-        assert!(v.overlapping(&p).iter().all(|m| m.mine.domain == m.theirs.domain));
+        assert!(
+            v.overlapping(&p)
+                .iter()
+                .all(|m| m.mine.domain == m.theirs.domain)
+        );
     }
 
     #[test]
@@ -386,9 +398,26 @@ mod tests {
             domain: d,
             name: n,
         };
-        assert_eq!(theirs.match_one(rec(5, 0), false).unwrap().on, KeyKind::Domain);
-        assert_eq!(theirs.match_one(rec(0, 100), false).unwrap().theirs.record_id, 10);
-        assert_eq!(theirs.match_one(rec(9, 200), false).unwrap().theirs.record_id, 11);
+        assert_eq!(
+            theirs.match_one(rec(5, 0), false).unwrap().on,
+            KeyKind::Domain
+        );
+        assert_eq!(
+            theirs
+                .match_one(rec(0, 100), false)
+                .unwrap()
+                .theirs
+                .record_id,
+            10
+        );
+        assert_eq!(
+            theirs
+                .match_one(rec(9, 200), false)
+                .unwrap()
+                .theirs
+                .record_id,
+            11
+        );
         assert!(theirs.match_one(rec(9, 200), true).is_none());
         assert!(theirs.match_one(rec(0, 300), false).is_none());
         assert!(theirs.match_one(rec(9, 100), false).is_none());
@@ -403,7 +432,13 @@ mod tests {
 
     #[test]
     fn blob_round_trip() {
-        let v = keys(&[(1, 5, 100), (2, 3, 0), (4, 0, 0), (3, 0, 7), (i64::MAX, u64::MAX, 1)]);
+        let v = keys(&[
+            (1, 5, 100),
+            (2, 3, 0),
+            (4, 0, 0),
+            (3, 0, 7),
+            (i64::MAX, u64::MAX, 1),
+        ]);
         assert_eq!(PopKeys::from_blob(&v.to_blob()), v);
         assert!(v.contains_domain(5));
         assert!(v.contains_domain(u64::MAX));

@@ -159,7 +159,10 @@ mod tests {
                 (KeyKind::Name, "acme".to_string())
             ]
         );
-        assert_eq!(explain(KeyKind::Name, "acme"), "name acme (no website on one side)");
+        assert_eq!(
+            explain(KeyKind::Name, "acme"),
+            "name acme (no website on one side)"
+        );
         assert!(k.keys("", "").is_empty());
     }
 

@@ -139,8 +139,7 @@ impl<'c> RecordInserter<'c> {
     }
 }
 
-const RECORD_COLS: &str =
-    "id, org_id, source_id, external_id, name, website, domain_key, name_key, fields, domain_fp, name_fp";
+const RECORD_COLS: &str = "id, org_id, source_id, external_id, name, website, domain_key, name_key, fields, domain_fp, name_fp";
 
 fn record_row(r: &Row) -> rusqlite::Result<Record> {
     let fields: String = r.get(8)?;
