@@ -296,6 +296,7 @@ fn a_database_keyed_by_the_old_rule_is_upgraded_on_open() {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute_batch(
             "DROP INDEX records_org_domain; DROP INDEX records_org_name;
+             DROP TABLE source_keys; DROP TABLE source_columns;
              ALTER TABLE records ADD COLUMN key_kind INTEGER;
              ALTER TABLE records ADD COLUMN key_text TEXT;
              ALTER TABLE records ADD COLUMN key_fp INTEGER;
@@ -335,4 +336,45 @@ fn a_database_keyed_by_the_old_rule_is_upgraded_on_open() {
     drop(e);
     let e = Engine::open(&path).unwrap();
     assert_eq!(count(&e, &north, "South"), expected_north);
+}
+
+#[test]
+fn population_filters_over_columns_agree_with_record_filters() {
+    let mut t = two();
+    let filters = [
+        json!({"field": "type", "value": "customer"}),
+        json!({"field": "TYPE", "op": "ne", "value": "Customer"}),
+        json!({"field": "type", "op": "in", "value": ["Prospect", "nothing"]}),
+        json!({"field": "name", "op": "contains", "value": "in"}),
+        json!({"field": "website", "op": "is_empty"}),
+        json!({"field": "domain", "op": "eq", "value": "hooli.xyz"}),
+        json!({"field": "missing", "op": "is_empty"}),
+        json!({"field": "missing", "op": "gt", "value": 1}),
+        json!({"or": [{"field": "type", "value": "Prospect"}, {"field": "name", "op": "lt", "value": "C"}]}),
+        json!([{"field": "type", "value": "Customer"}, {"field": "website", "op": "is_empty", "value": false}]),
+    ];
+    let source: i64 =
+        t.e.conn()
+            .query_row("SELECT id FROM data_sources WHERE name = 'crm'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+    for (i, f) in filters.iter().enumerate() {
+        let parsed = partnermap::engine::Filter::parse(f).unwrap();
+        let mut want = 0;
+        partnermap::store::records::for_each_in_source(t.e.conn(), source, |r| {
+            want += parsed.matches(&r) as i64;
+        })
+        .unwrap();
+        let name = format!("F{i}");
+        population(&mut t.e, &t.north, &name, PopulationType::Custom, f.clone());
+        let got =
+            t.e.list_populations(&t.north, None)
+                .unwrap()
+                .into_iter()
+                .find(|p| p.name == name)
+                .unwrap()
+                .record_count;
+        assert_eq!(got, want, "{f}");
+    }
 }

@@ -138,7 +138,7 @@ pub(crate) fn compare(actual: &str, expected: &str) -> Ordering {
     }
 }
 
-fn eval(actual: &str, op: FilterOp, value: &Value) -> bool {
+pub(crate) fn eval(actual: &str, op: FilterOp, value: &Value) -> bool {
     match op {
         FilterOp::Eq => compare(actual, &text(value)) == Ordering::Equal,
         FilterOp::Ne => compare(actual, &text(value)) != Ordering::Equal,

@@ -136,6 +136,13 @@ impl Engine {
                                     &values[web_col],
                                     &keys,
                                     &json,
+                                    table
+                                        .headers
+                                        .iter()
+                                        .zip(&values)
+                                        .enumerate()
+                                        .filter(|(i, _)| *i != name_col && *i != web_col)
+                                        .map(|(_, (h, v))| (h.as_str(), v.as_str().into())),
                                 )?;
                             }
                             Err(e) => errors.push(e),
@@ -145,7 +152,7 @@ impl Engine {
                 producer.join().expect("the CSV reader thread panicked");
                 Ok(())
             })?;
-            (writer.written, writer.without_key)
+            writer.finish()?
         };
         errors.sort_by_key(|e| e.line);
         if imported == 0 {
@@ -270,6 +277,9 @@ pub(super) fn open_source(
 /// Writes the records of one import: each match key is computed once, here, and stored.
 pub(super) struct RecordWriter<'c> {
     ins: store::records::RecordInserter<'c>,
+    conn: &'c rusqlite::Connection,
+    source: i64,
+    columns: super::columns::ColumnsBuilder,
     keyer: Keyer,
     pub written: usize,
     pub without_key: usize,
@@ -284,6 +294,9 @@ impl<'c> RecordWriter<'c> {
     ) -> Result<Self> {
         Ok(RecordWriter {
             ins: store::records::RecordInserter::new(tx, owner, source)?,
+            conn: tx,
+            source,
+            columns: super::columns::ColumnsBuilder::new(),
             keyer,
             written: 0,
             without_key: 0,
@@ -305,23 +318,48 @@ impl<'c> RecordWriter<'c> {
             website,
             &keys,
             &serde_json::to_string(fields).unwrap_or_default(),
+            fields.iter().map(|(k, v)| {
+                let v: std::borrow::Cow<str> = match v {
+                    Value::String(s) => s.as_str().into(),
+                    Value::Null => "".into(),
+                    other => other.to_string().into(),
+                };
+                (k.as_str(), v)
+            }),
         )
     }
 
+    /// Writes the source's columnar side tables (after the last record); returns the number
+    /// of records written and of those without any key.
+    pub fn finish(self) -> Result<(usize, usize)> {
+        self.columns.finish(self.conn, self.source)?;
+        Ok((self.written, self.without_key))
+    }
+
     /// Writes a record whose key (and field JSON) were computed beforehand (in parallel).
-    pub fn write_keyed(
+    pub fn write_keyed<'a>(
         &mut self,
         external_id: Option<&str>,
         name: &str,
         website: &str,
         keys: &RecordKeys,
         fields_json: &str,
+        fields: impl Iterator<Item = (&'a str, std::borrow::Cow<'a, str>)>,
     ) -> Result<i64> {
         self.without_key += keys.is_empty() as usize;
         self.written += 1;
-        Ok(self
+        let id = self
             .ins
-            .insert(external_id, name, website, keys, fields_json)?)
+            .insert(external_id, name, website, keys, fields_json)?;
+        self.columns.add(
+            crate::matching::Member {
+                record_id: id,
+                domain: keys.domain_fp(),
+                name: keys.name_fp(),
+            },
+            fields,
+        );
+        Ok(id)
     }
 }
 

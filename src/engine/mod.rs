@@ -2,6 +2,7 @@
 //! ([`Actor`]) and decides what it may read or write through [`access`], the one privacy gate.
 
 pub mod access;
+mod columns;
 mod crm;
 mod exports;
 mod filters;

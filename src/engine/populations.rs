@@ -245,32 +245,43 @@ pub(crate) fn refresh_if_stale(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// Evaluates the population's filters over its source and stores the key vector.
+/// Evaluates the population's filters over its source's columns and stores the key vector:
+/// the source's own, restricted to the records the filter selects.
 fn materialize(conn: &Connection, pop: &Population, filter: &Filter) -> Result<()> {
-    let members: Vec<Member> = if filter.is_empty() {
-        store::records::keys_of_source(conn, pop.source_id)?
-    } else {
-        // Records stream from SQLite; filters are evaluated in parallel a chunk at a time.
-        let mut v = Vec::new();
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let flush = |chunk: &mut Vec<crate::model::Record>, v: &mut Vec<Member>| {
-            v.par_extend(chunk.par_drain(..).filter_map(|r| {
-                filter.matches(&r).then_some(Member {
-                    record_id: r.id,
-                    domain: r.domain_fp,
-                    name: r.name_fp,
-                })
-            }));
+    if let Some((first, n, all)) = super::columns::source_keys(conn, pop.source_id)? {
+        let keys = if filter.is_empty() {
+            all
+        } else {
+            let selected = super::columns::select(conn, pop.source_id, filter, n)?;
+            all.restrict(|id| {
+                usize::try_from(id - first)
+                    .ok()
+                    .and_then(|i| selected.get(i).copied())
+                    .unwrap_or(false)
+            })
         };
-        store::records::for_each_in_source(conn, pop.source_id, |r| {
-            chunk.push(r);
-            if chunk.len() == CHUNK {
-                flush(&mut chunk, &mut v);
-            }
-        })?;
-        flush(&mut chunk, &mut v);
-        v
+        store::populations::store_members(conn, pop.id, &keys)?;
+        return Ok(());
+    }
+    // No side tables (record ids not contiguous): read the records and their fields.
+    let mut v = Vec::new();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let flush = |chunk: &mut Vec<crate::model::Record>, v: &mut Vec<Member>| {
+        v.par_extend(chunk.par_drain(..).filter_map(|r| {
+            filter.matches(&r).then_some(Member {
+                record_id: r.id,
+                domain: r.domain_fp,
+                name: r.name_fp,
+            })
+        }));
     };
-    store::populations::store_members(conn, pop.id, &PopKeys::new(members))?;
+    store::records::for_each_in_source(conn, pop.source_id, |r| {
+        chunk.push(r);
+        if chunk.len() == CHUNK {
+            flush(&mut chunk, &mut v);
+        }
+    })?;
+    flush(&mut chunk, &mut v);
+    store::populations::store_members(conn, pop.id, &PopKeys::new(v))?;
     Ok(())
 }

@@ -159,6 +159,29 @@ impl PopKeys {
         }
     }
 
+    /// The members `keep` selects, in the same orders (no sort: a population out of its
+    /// source's key vector).
+    pub fn restrict(&self, keep: impl Fn(i64) -> bool) -> PopKeys {
+        let by_domain: Vec<Member> = self
+            .by_domain
+            .iter()
+            .filter(|m| keep(m.record_id))
+            .copied()
+            .collect();
+        let by_name: Vec<Member> = self
+            .by_name
+            .iter()
+            .filter(|m| keep(m.record_id))
+            .copied()
+            .collect();
+        let keyed_from = by_domain.partition_point(|m| m.domain == 0);
+        PopKeys {
+            by_domain,
+            keyed_from,
+            by_name,
+        }
+    }
+
     /// Number of distinct records of `self` that match any record of `other`.
     pub fn overlap_count(&self, other: &PopKeys) -> usize {
         let mut n = 0;
@@ -428,6 +451,13 @@ mod tests {
         let u = keys(&[(1, 5, 100), (1, 5, 100), (2, 0, 0)]);
         assert_eq!(u.len(), 2);
         assert_eq!(u.overlap_count(&keys(&[(9, 5, 0)])), 1);
+    }
+
+    #[test]
+    fn restrict_equals_building_anew() {
+        let all = keys(&[(1, 5, 100), (2, 0, 100), (3, 7, 0), (4, 0, 0), (5, 5, 101)]);
+        let odd = all.restrict(|id| id % 2 == 1);
+        assert_eq!(odd, keys(&[(1, 5, 100), (3, 7, 0), (5, 5, 101)]));
     }
 
     #[test]

@@ -229,6 +229,22 @@ ALTER TABLE records DROP COLUMN key_text;
 ALTER TABLE records DROP COLUMN key_fp;
 CREATE INDEX records_org_domain ON records(org_id, domain_fp) WHERE domain_fp IS NOT NULL;
 CREATE INDEX records_org_name ON records(org_id, name_fp) WHERE name_fp IS NOT NULL;
+
+-- Columnar side tables of a data source, written once per import (store/columns.rs):
+-- populations are filtered over these at the speed of a column scan.
+CREATE TABLE source_keys (
+    source_id    INTEGER PRIMARY KEY REFERENCES data_sources(id) ON DELETE CASCADE,
+    first_id     INTEGER NOT NULL,
+    record_count INTEGER NOT NULL,
+    members      BLOB NOT NULL
+);
+CREATE TABLE source_columns (
+    source_id INTEGER NOT NULL REFERENCES data_sources(id) ON DELETE CASCADE,
+    field     TEXT NOT NULL,
+    dict      BLOB NOT NULL,
+    codes     BLOB NOT NULL,
+    PRIMARY KEY (source_id, field)
+);
 "#,
 ];
 

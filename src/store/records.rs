@@ -83,6 +83,7 @@ pub fn touch_source(
 
 /// Removes a source's records (and, by cascade, their opportunities) before a re-import.
 pub fn clear_source(conn: &Connection, source: i64) -> rusqlite::Result<usize> {
+    super::columns::clear(conn, source)?;
     conn.execute("DELETE FROM records WHERE source_id = ?1", [source])
 }
 
