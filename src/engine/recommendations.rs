@@ -698,7 +698,12 @@ impl Engine {
                 }
             }
         }
-        let found = store::records::search_own(&self.conn, actor.org.id, t, 50)?;
+        // A domain no record carries names no account: no substring scan for it.
+        let found = if domain_key(t).is_some() && t.contains('.') && !t.contains(' ') {
+            Vec::new()
+        } else {
+            store::records::search_own(&self.conn, actor.org.id, t, 50)?
+        };
         let exact: Vec<&Record> = found
             .iter()
             .filter(|r| r.name.eq_ignore_ascii_case(t))

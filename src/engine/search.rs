@@ -59,6 +59,7 @@ impl Engine {
         // A domain or a company name finds its records through the key indexes; only a text
         // that is neither (a fragment) falls back to a substring scan.
         let mut found: Vec<Record> = Vec::new();
+        let domain_shaped = domain_key(q).is_some() && q.contains('.') && !q.contains(' ');
         if let Some(d) = domain_key(q).filter(|_| q.contains('.')) {
             let fp = self.keyer.fingerprint(KeyKind::Domain, &d);
             found.extend(
@@ -68,6 +69,7 @@ impl Engine {
             );
         }
         if found.is_empty()
+            && !domain_shaped
             && let Some(n) = name_key(q)
         {
             let fp = self.keyer.fingerprint(KeyKind::Name, &n);
@@ -78,7 +80,8 @@ impl Engine {
             );
             found.sort_by_key(|r| r.name.to_lowercase());
         }
-        if found.is_empty() {
+        // A domain that no record carries is an answer (none): no scan for it.
+        if found.is_empty() && !domain_shaped {
             found = store::records::search_own(&self.conn, actor.org.id, q, limit + 1)?;
         }
         let mut accounts: Vec<AccountHit> = found.into_iter().map(AccountHit::from).collect();

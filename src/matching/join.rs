@@ -253,22 +253,69 @@ impl PopKeys {
     /// sorted merge on domain), then every name match of a member not matched on domain (a
     /// sorted merge on name).
     pub fn for_each_match(&self, other: &PopKeys, mut f: impl FnMut(Match)) {
+        // A much smaller other side is probed into this one (binary searches, O(m log n)); two
+        // sides of similar size are merged (O(n + m)). Both give the same matches.
+        let probe = other.len().saturating_mul(16) < self.len();
         let a = &self.by_domain[self.keyed_from..];
         let b = &other.by_domain[other.keyed_from..];
-        let (mut i, mut j) = (0, 0);
-        while i < a.len() && j < b.len() {
-            match a[i].domain.cmp(&b[j].domain) {
-                std::cmp::Ordering::Less => i += 1,
-                std::cmp::Ordering::Greater => j += 1,
-                std::cmp::Ordering::Equal => {
+        if probe {
+            for g in b.chunk_by(|x, y| x.domain == y.domain) {
+                let fp = g[0].domain;
+                let lo = a.partition_point(|e| e.domain < fp);
+                for &m in a[lo..].iter().take_while(|e| e.domain == fp) {
                     f(Match {
-                        mine: a[i],
-                        theirs: b[j],
+                        mine: m,
+                        theirs: g[0],
                         on: KeyKind::Domain,
                     });
-                    i += 1;
                 }
             }
+        } else {
+            let (mut i, mut j) = (0, 0);
+            while i < a.len() && j < b.len() {
+                match a[i].domain.cmp(&b[j].domain) {
+                    std::cmp::Ordering::Less => i += 1,
+                    std::cmp::Ordering::Greater => j += 1,
+                    std::cmp::Ordering::Equal => {
+                        f(Match {
+                            mine: a[i],
+                            theirs: b[j],
+                            on: KeyKind::Domain,
+                        });
+                        i += 1;
+                    }
+                }
+            }
+        }
+        let mut on_names = |x: &[Member], y: &[Member]| {
+            let (gx, gy) = (Group::new(x), Group::new(y));
+            let mine_ambiguous = gx.ambiguous();
+            for &m in gx.members {
+                let Some(t) = name_partner(m, mine_ambiguous, &gy) else {
+                    continue;
+                };
+                // Already matched on domain (checked only here: a binary search per member of
+                // every name group would cost more than the whole merge).
+                if m.domain != 0 && other.contains_domain(m.domain) {
+                    continue;
+                }
+                {
+                    f(Match {
+                        mine: m,
+                        theirs: t,
+                        on: KeyKind::Name,
+                    });
+                }
+            }
+        };
+        if probe {
+            for y in groups(&other.by_name) {
+                let x = self.name_group(y[0].name).members;
+                if !x.is_empty() {
+                    on_names(x, y);
+                }
+            }
+            return;
         }
         let mut ga = groups(&self.by_name).peekable();
         let mut gb = groups(&other.by_name).peekable();
@@ -281,20 +328,7 @@ impl PopKeys {
                     gb.next();
                 }
                 std::cmp::Ordering::Equal => {
-                    let (gx, gy) = (Group::new(x), Group::new(y));
-                    let mine_ambiguous = gx.ambiguous();
-                    for &m in gx.members {
-                        if m.domain != 0 && other.contains_domain(m.domain) {
-                            continue; // already matched on domain
-                        }
-                        if let Some(t) = name_partner(m, mine_ambiguous, &gy) {
-                            f(Match {
-                                mine: m,
-                                theirs: t,
-                                on: KeyKind::Name,
-                            });
-                        }
-                    }
+                    on_names(x, y);
                     ga.next();
                     gb.next();
                 }
@@ -322,6 +356,22 @@ fn name_partner(m: Member, m_side_ambiguous: bool, theirs: &Group) -> Option<Mem
         None
     } else {
         theirs.first_bare()
+    }
+}
+
+#[cfg(test)]
+impl PopKeys {
+    /// Brute force over every pair (tests only): whether `m` (a member of `self`) matches any
+    /// member of `other` by the rule of SPEC §2.
+    fn match_one_brute(&self, m: &Member, other: &PopKeys) -> bool {
+        other.members().iter().any(|t| {
+            (m.domain != 0 && m.domain == t.domain)
+                || (m.name != 0
+                    && m.name == t.name
+                    && (m.domain == 0 || t.domain == 0)
+                    && !(m.domain == 0 && other.name_ambiguous(m.name))
+                    && !(t.domain == 0 && self.name_ambiguous(m.name)))
+        })
     }
 }
 
@@ -451,6 +501,45 @@ mod tests {
         let u = keys(&[(1, 5, 100), (1, 5, 100), (2, 0, 0)]);
         assert_eq!(u.len(), 2);
         assert_eq!(u.overlap_count(&keys(&[(9, 5, 0)])), 1);
+    }
+
+    #[test]
+    fn probing_a_small_side_gives_what_merging_gives() {
+        // a large side (ids 1..=400) and small sides drawn from the same keys
+        let big: Vec<(i64, u64, u64)> = (1..=400)
+            .map(|i| {
+                let d = if i % 3 == 0 { 0 } else { 1 + (i as u64 % 150) };
+                (i, d, 1000 + (i as u64 % 170))
+            })
+            .collect();
+        let big = keys(&big);
+        for seed in 0..20u64 {
+            let small: Vec<(i64, u64, u64)> = (0..10)
+                .map(|j| {
+                    let x = (seed * 31 + j * 17) % 200;
+                    let d = if x % 4 == 0 { 0 } else { 1 + x % 150 };
+                    (10_000 + j as i64, d, 1000 + x % 170)
+                })
+                .collect();
+            let small = keys(&small);
+            // probe (a small other side) and merge (a large other side), each against a brute
+            // force over every pair
+            for (x, y) in [(&big, &small), (&small, &big)] {
+                let mut fast: Vec<i64> = x.matched_ids(y);
+                fast.sort_unstable();
+                let brute: Vec<i64> = {
+                    let mut v: Vec<i64> = x
+                        .members()
+                        .iter()
+                        .filter(|m| x.match_one_brute(m, y))
+                        .map(|m| m.record_id)
+                        .collect();
+                    v.sort_unstable();
+                    v
+                };
+                assert_eq!(fast, brute, "seed {seed}");
+            }
+        }
     }
 
     #[test]
