@@ -244,7 +244,10 @@ pub fn by_name_fp(
 /// the name is ambiguous there), through the name index.
 pub fn name_ambiguous_in_org(conn: &Connection, org: i64, name_fp: u64) -> rusqlite::Result<bool> {
     conn.prepare_cached(
-        "SELECT count(DISTINCT domain_fp) FROM records WHERE org_id = ?1 AND name_fp = ?2",
+        // INDEXED BY: for the DISTINCT the planner would otherwise walk the domain index of
+        // the whole org (tens of ms at 1M records) instead of the few rows of this name.
+        "SELECT count(DISTINCT domain_fp) FROM records INDEXED BY records_org_name
+         WHERE org_id = ?1 AND name_fp = ?2",
     )?
     .query_row(params![org, name_fp as i64], |r| r.get::<_, i64>(0))
     .map(|n| n >= 2)
