@@ -339,9 +339,11 @@ fn write_keys(engine: &Engine, dir: &Path) {
     let blob_ids = |id: i64| -> Vec<i64> {
         let blob: Vec<u8> = engine
             .conn()
-            .query_row("SELECT members FROM populations WHERE id = ?1", [id], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT members FROM population_members WHERE population_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
             .unwrap();
         let mut ids: Vec<i64> = partnermap::matching::PopKeys::from_blob(&blob)
             .record_ids()

@@ -297,6 +297,8 @@ fn a_database_keyed_by_the_old_rule_is_upgraded_on_open() {
         c.execute_batch(
             "DROP INDEX records_org_domain; DROP INDEX records_org_name;
              DROP TABLE source_keys; DROP TABLE source_columns;
+             UPDATE populations SET members = zeroblob(16 * record_count);
+             DROP TABLE population_members;
              ALTER TABLE records ADD COLUMN key_kind INTEGER;
              ALTER TABLE records ADD COLUMN key_text TEXT;
              ALTER TABLE records ADD COLUMN key_fp INTEGER;

@@ -238,6 +238,13 @@ CREATE TABLE source_keys (
     record_count INTEGER NOT NULL,
     members      BLOB NOT NULL
 );
+-- A population's key vector lives in a table of its own: in `populations` the blob sat before
+-- `version`, and every read of the version walked the blob's overflow pages (megabytes).
+CREATE TABLE population_members (
+    population_id INTEGER PRIMARY KEY REFERENCES populations(id) ON DELETE CASCADE,
+    members       BLOB NOT NULL
+);
+UPDATE populations SET members = x'';
 CREATE TABLE source_columns (
     source_id INTEGER NOT NULL REFERENCES data_sources(id) ON DELETE CASCADE,
     field     TEXT NOT NULL,
