@@ -170,8 +170,15 @@ pub struct Record {
     pub external_id: Option<String>,
     pub name: String,
     pub website: String,
-    pub key_kind: Option<crate::matching::KeyKind>,
-    pub key_text: Option<String>,
+    /// The domain key (SPEC §2), when the website gives one.
+    pub domain_key: Option<String>,
+    /// The name key, when the name gives one.
+    pub name_key: Option<String>,
+    /// Their fingerprints (0: no such key).
+    #[serde(skip)]
+    pub domain_fp: u64,
+    #[serde(skip)]
+    pub name_fp: u64,
     pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -190,10 +197,8 @@ impl Record {
         if name.eq_ignore_ascii_case("website") {
             return Some(Cow::Borrowed(&self.website));
         }
-        if name.eq_ignore_ascii_case("domain")
-            && self.key_kind == Some(crate::matching::KeyKind::Domain)
-        {
-            return self.key_text.as_deref().map(Cow::Borrowed);
+        if name.eq_ignore_ascii_case("domain") {
+            return self.domain_key.as_deref().map(Cow::Borrowed);
         }
         self.fields
             .iter()

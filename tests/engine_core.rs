@@ -61,16 +61,19 @@ fn population_counts() {
 fn overlap_matrix_from_both_sides() {
     let n = partnered();
     // Hand-counted (see tests/data/core): www., schemes, paths, sub-domains, case, legal
-    // suffixes, name keys only meeting name keys, an IP website falling back to the name,
-    // duplicates on either side.
+    // suffixes, an IP website falling back to the name, duplicates on either side; a record
+    // without a domain meets the other side's record of the same name (SPEC §2 cross rule:
+    // Alpha's "Wayne Enterprises GmbH" without a website now meets Beta's wayne.com, which the
+    // old rule, name keys only meeting name keys, missed); two domains never meet on name
+    // (Vandelay Industries, vandelay.com ≠ Vandelay, vandelay.co).
     assert_eq!(
         matrix(&n.engine, &n.alpha, "Beta"),
         m(&[
             ("Customers", "Customers", 3), // Acme, Globex, Stark (name)
             ("Customers", "Pipeline", 2),  // Initech (name), Hooli
-            ("Prospects", "Customers", 2), // ACME Corporation, Umbrella; Wayne name ≠ wayne.com
+            ("Prospects", "Customers", 3), // ACME Corporation, Umbrella, Wayne (name × wayne.com)
             ("Prospects", "Pipeline", 0),
-            ("All", "Customers", 5),
+            ("All", "Customers", 6),
             ("All", "Pipeline", 2),
         ])
     );
@@ -78,8 +81,8 @@ fn overlap_matrix_from_both_sides() {
         matrix(&n.engine, &n.beta, "alpha.com"),
         m(&[
             ("Customers", "Customers", 4), // Acme ×2 (distinct Beta records), Globex, Stark
-            ("Customers", "Prospects", 3), // Acme ×2, Umbrella
-            ("Customers", "All", 5),
+            ("Customers", "Prospects", 4), // Acme ×2, Umbrella, Wayne (wayne.com × name)
+            ("Customers", "All", 6),
             ("Pipeline", "Customers", 2), // Initech, Hooli
             ("Pipeline", "Prospects", 0),
             ("Pipeline", "All", 2),
@@ -289,8 +292,10 @@ fn offline_partner_visible_only_to_its_manager() {
         matrix(&n.engine, &n.alpha, "Gamma"),
         m(&[
             ("Customers", "Gamma customers", 2), // Globex, Soylent
-            ("Prospects", "Gamma customers", 0), // Umbrella: domain vs name key
-            ("All", "Gamma customers", 2),
+            // Umbrella (umbrella.com) × Gamma's "Umbrella, Inc." without a website: the cross
+            // rule matches them on name (the old rule kept domain and name keys apart: 0).
+            ("Prospects", "Gamma customers", 1),
+            ("All", "Gamma customers", 3),
         ])
     );
     let pops = n.engine.list_populations(&n.alpha, Some("Gamma")).unwrap();

@@ -277,7 +277,7 @@ fn overlaps_shows_exactly_the_listed_fields_of_matched_records_vela_side() {
             (
                 "Stark Industries".into(),
                 Some(json!({"owner": "pat"})),
-                "name stark industries".into()
+                "name stark industries (no website on one side)".into()
             ),
         ]
     );
@@ -349,7 +349,7 @@ fn overlaps_and_full_from_pico_side() {
             (
                 "Stark Industries Inc".into(),
                 Some(json!({"country": "US", "employees": "800"})),
-                "name stark industries".into()
+                "name stark industries (no website on one side)".into()
             ),
         ]
     );
@@ -391,7 +391,7 @@ fn overlaps_and_full_from_pico_side() {
             (
                 "Stark Industries Inc".into(),
                 Some(json!({"name": "Stark Industries", "type": "Customer"})),
-                "name stark industries".into()
+                "name stark industries (no website on one side)".into()
             ),
             (
                 "-".into(),

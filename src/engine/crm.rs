@@ -134,7 +134,7 @@ impl Engine {
                 let id = writer.write(Some(&a.id), &a.name, &a.website, &fields)?;
                 record_of.insert(a.id.as_str(), id);
             }
-            writer.without_key
+            writer.finish()?.1
         };
         {
             let mut ins = OpportunityInserter::new(&tx, owner, source_id)?;

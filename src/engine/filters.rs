@@ -146,7 +146,7 @@ pub(crate) fn compare(actual: &str, expected: &str) -> Ordering {
     }
 }
 
-fn eval(actual: &str, op: FilterOp, value: &Value) -> bool {
+pub(crate) fn eval(actual: &str, op: FilterOp, value: &Value) -> bool {
     match op {
         FilterOp::Eq => compare(actual, &text(value)) == Ordering::Equal,
         FilterOp::Ne => compare(actual, &text(value)) != Ordering::Equal,
@@ -187,8 +187,10 @@ mod tests {
             external_id: None,
             name: "Acme".into(),
             website: "acme.com".into(),
-            key_kind: None,
-            key_text: None,
+            domain_key: None,
+            name_key: None,
+            domain_fp: 0,
+            name_fp: 0,
             fields: fields.as_object().cloned().unwrap(),
         }
     }

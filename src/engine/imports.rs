@@ -5,7 +5,7 @@ use super::Engine;
 use super::populations::refresh_source;
 use crate::error::{Result, forbidden, invalid};
 use crate::ingest::csv_file::{self, RowError};
-use crate::matching::{Keyer, MatchKey};
+use crate::matching::{Keyer, RecordKeys};
 use crate::model::{Actor, DataSource, Permission, SourceKind};
 use crate::store;
 use rayon::prelude::*;
@@ -126,9 +126,9 @@ impl Engine {
                                         ),
                                     });
                                 }
-                                let key = keyer.key(name, &values[web_col]);
+                                let keys = keyer.keys(name, &values[web_col]);
                                 let json = fields.write(&values);
-                                Ok((values, key, json))
+                                Ok((values, keys, json))
                             })
                             .collect();
                         if send.send(prepared).is_err() {
@@ -139,13 +139,20 @@ impl Engine {
                 for prepared in recv {
                     for p in prepared {
                         match p {
-                            Ok((values, key, json)) => {
+                            Ok((values, keys, json)) => {
                                 writer.write_keyed(
                                     None,
                                     &values[name_col],
                                     &values[web_col],
-                                    key.as_ref(),
+                                    &keys,
                                     &json,
+                                    table
+                                        .headers
+                                        .iter()
+                                        .zip(&values)
+                                        .enumerate()
+                                        .filter(|(i, _)| *i != name_col && *i != web_col)
+                                        .map(|(_, (h, v))| (h.as_str(), v.as_str().into())),
                                 )?;
                             }
                             Err(e) => errors.push(e),
@@ -155,7 +162,7 @@ impl Engine {
                 producer.join().expect("the CSV reader thread panicked");
                 Ok(())
             })?;
-            (writer.written, writer.without_key)
+            writer.finish()?
         };
         // A file refused while streaming (not UTF-8, binary, over the size cap): nothing is kept.
         table.finish()?;
@@ -282,6 +289,9 @@ pub(super) fn open_source(
 /// Writes the records of one import: each match key is computed once, here, and stored.
 pub(super) struct RecordWriter<'c> {
     ins: store::records::RecordInserter<'c>,
+    conn: &'c rusqlite::Connection,
+    source: i64,
+    columns: super::columns::ColumnsBuilder,
     keyer: Keyer,
     pub written: usize,
     pub without_key: usize,
@@ -296,6 +306,9 @@ impl<'c> RecordWriter<'c> {
     ) -> Result<Self> {
         Ok(RecordWriter {
             ins: store::records::RecordInserter::new(tx, owner, source)?,
+            conn: tx,
+            source,
+            columns: super::columns::ColumnsBuilder::new(),
             keyer,
             written: 0,
             without_key: 0,
@@ -310,30 +323,55 @@ impl<'c> RecordWriter<'c> {
         website: &str,
         fields: &Map<String, Value>,
     ) -> Result<i64> {
-        let key = self.keyer.key(name, website);
+        let keys = self.keyer.keys(name, website);
         self.write_keyed(
             external_id,
             name,
             website,
-            key.as_ref(),
+            &keys,
             &serde_json::to_string(fields).unwrap_or_default(),
+            fields.iter().map(|(k, v)| {
+                let v: std::borrow::Cow<str> = match v {
+                    Value::String(s) => s.as_str().into(),
+                    Value::Null => "".into(),
+                    other => other.to_string().into(),
+                };
+                (k.as_str(), v)
+            }),
         )
     }
 
+    /// Writes the source's columnar side tables (after the last record); returns the number
+    /// of records written and of those without any key.
+    pub fn finish(self) -> Result<(usize, usize)> {
+        self.columns.finish(self.conn, self.source)?;
+        Ok((self.written, self.without_key))
+    }
+
     /// Writes a record whose key (and field JSON) were computed beforehand (in parallel).
-    pub fn write_keyed(
+    pub fn write_keyed<'a>(
         &mut self,
         external_id: Option<&str>,
         name: &str,
         website: &str,
-        key: Option<&MatchKey>,
+        keys: &RecordKeys,
         fields_json: &str,
+        fields: impl Iterator<Item = (&'a str, std::borrow::Cow<'a, str>)>,
     ) -> Result<i64> {
-        self.without_key += key.is_none() as usize;
+        self.without_key += keys.is_empty() as usize;
         self.written += 1;
-        Ok(self
+        let id = self
             .ins
-            .insert(external_id, name, website, key, fields_json)?)
+            .insert(external_id, name, website, keys, fields_json)?;
+        self.columns.add(
+            crate::matching::Member {
+                record_id: id,
+                domain: keys.domain_fp(),
+                name: keys.name_fp(),
+            },
+            fields,
+        );
+        Ok(id)
     }
 }
 

@@ -7,7 +7,7 @@
 use super::Engine;
 use super::score::is_active;
 use crate::error::{Result, invalid};
-use crate::matching::{Entry, PopKeys};
+use crate::matching::{Member, PopKeys};
 use crate::model::{Actor, PopulationType};
 use crate::store;
 use chrono::{Datelike, NaiveDate};
@@ -349,9 +349,10 @@ impl Engine {
                 deals
                     .iter()
                     .filter(|d| seen.insert(d.record_id))
-                    .map(|d| Entry {
-                        fp: d.key_fp.unwrap_or(0),
+                    .map(|d| Member {
                         record_id: d.record_id,
+                        domain: d.domain_fp,
+                        name: d.name_fp,
                     })
                     .collect(),
             )
@@ -365,7 +366,7 @@ impl Engine {
                     continue;
                 }
                 let theirs = self.pop_keys(v.population.id)?;
-                records.extend(keys.overlapping(&theirs).iter().map(|(a, _)| a.record_id));
+                records.extend(keys.overlapping(&theirs).iter().map(|m| m.mine.record_id));
             }
             with.push((
                 OrgRef {

@@ -3,6 +3,7 @@
 
 pub mod access;
 mod atomic;
+mod columns;
 mod crm;
 mod crm_sync;
 mod exports;
@@ -89,7 +90,8 @@ pub struct Engine {
 impl Engine {
     /// Opens (or creates) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Engine> {
-        let conn = store::open(path)?;
+        let mut conn = store::open(path)?;
+        populations::refresh_if_stale(&mut conn)?;
         let keyer = Keyer::new(store::fingerprint_seed(&conn)?);
         let now_override = env_now();
         Ok(Engine {

@@ -9,14 +9,14 @@ use super::Engine;
 use super::access::{PartnerRef, RecordAccess, VisiblePopulation};
 use super::score::is_active;
 use crate::error::Result;
-use crate::matching::{Entry, PopKeys};
+use crate::matching::PopKeys;
 use crate::model::{Actor, PopulationType, Record};
 use crate::store;
 use crate::text::Supplied;
 use rmcp::schemars::{self, JsonSchema};
 use serde::Serialize;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Most partners listed on one account.
 pub const MAX_PARTNERS_PER_ACCOUNT: usize = 10;
@@ -145,14 +145,7 @@ impl Engine {
         let mine = {
             let mut entries = Vec::new();
             for s in store::records::sources_of(&self.conn, actor.org.id)? {
-                entries.extend(
-                    store::records::keys_of_source(&self.conn, s.id)?
-                        .into_iter()
-                        .map(|(record_id, fp)| Entry {
-                            fp: fp.unwrap_or(0),
-                            record_id,
-                        }),
-                );
+                entries.extend(store::records::keys_of_source(&self.conn, s.id)?);
             }
             PopKeys::new(entries)
         };
@@ -161,11 +154,15 @@ impl Engine {
         for (pi, (_, pops)) in sources.iter().enumerate() {
             for (vi, v) in pops.iter().enumerate() {
                 let keys = self.pop_keys(v.population.id)?;
-                for e in keys.keyed() {
-                    if mine.contains_fp(e.fp) {
+                // The partner's records that match none of the actor's (SPEC §2's rule).
+                let known: HashSet<i64> = keys.matched_ids(&mine).into_iter().collect();
+                for e in keys.members() {
+                    // One account across partners: its domain key, else its name key.
+                    let fp = if e.domain != 0 { e.domain } else { e.name };
+                    if fp == 0 || known.contains(&e.record_id) {
                         continue;
                     }
-                    let hits = accounts.entry(e.fp).or_default();
+                    let hits = accounts.entry(fp).or_default();
                     match hits.get_mut(&pi) {
                         None => {
                             hits.insert(

@@ -4,7 +4,7 @@ use super::Engine;
 use super::access::{Pick, list_or_none, pick};
 use super::filters::Filter;
 use crate::error::{Result, conflict, forbidden, invalid, not_found};
-use crate::matching::{Entry, PopKeys};
+use crate::matching::{Member, PopKeys};
 use crate::model::{Actor, DataSource, Permission, Population, PopulationType, SharingLevel};
 use crate::store;
 use rayon::prelude::*;
@@ -249,37 +249,64 @@ pub(crate) fn refresh_source(conn: &Connection, source: i64) -> Result<()> {
     Ok(())
 }
 
-/// Evaluates the population's filters over its source and stores the key vector.
+/// After the key migration (SPEC §2 rewritten): re-materializes every population once, in one
+/// transaction, and clears the flag the migration set.
+pub(crate) fn refresh_if_stale(conn: &mut Connection) -> Result<()> {
+    if store::meta_get(conn, "populations_stale")?.as_deref() != Some("1") {
+        return Ok(());
+    }
+    let tx = store::write_tx(conn)?;
+    if store::meta_get(&tx, "populations_stale")?.as_deref() == Some("1") {
+        let sources: Vec<i64> = tx
+            .prepare("SELECT DISTINCT source_id FROM populations ORDER BY source_id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        for s in sources {
+            refresh_source(&tx, s)?;
+        }
+        store::meta_set(&tx, "populations_stale", "0")?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Evaluates the population's filters over its source's columns and stores the key vector:
+/// the source's own, restricted to the records the filter selects.
 fn materialize(conn: &Connection, pop: &Population, filter: &Filter) -> Result<()> {
-    let entries: Vec<Entry> = if filter.is_empty() {
-        store::records::keys_of_source(conn, pop.source_id)?
-            .into_iter()
-            .map(|(record_id, fp)| Entry {
-                fp: fp.unwrap_or(0),
-                record_id,
+    if let Some((first, n, all)) = super::columns::source_keys(conn, pop.source_id)? {
+        let keys = if filter.is_empty() {
+            all
+        } else {
+            let selected = super::columns::select(conn, pop.source_id, filter, n)?;
+            all.restrict(|id| {
+                usize::try_from(id - first)
+                    .ok()
+                    .and_then(|i| selected.get(i).copied())
+                    .unwrap_or(false)
             })
-            .collect()
-    } else {
-        // Records stream from SQLite; filters are evaluated in parallel a chunk at a time.
-        let mut v = Vec::new();
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let flush = |chunk: &mut Vec<(crate::model::Record, Option<u64>)>, v: &mut Vec<Entry>| {
-            v.par_extend(chunk.par_drain(..).filter_map(|(r, fp)| {
-                filter.matches(&r).then_some(Entry {
-                    fp: fp.unwrap_or(0),
-                    record_id: r.id,
-                })
-            }));
         };
-        store::records::for_each_in_source(conn, pop.source_id, |r, fp| {
-            chunk.push((r, fp));
-            if chunk.len() == CHUNK {
-                flush(&mut chunk, &mut v);
-            }
-        })?;
-        flush(&mut chunk, &mut v);
-        v
+        store::populations::store_members(conn, pop.id, &keys)?;
+        return Ok(());
+    }
+    // No side tables (record ids not contiguous): read the records and their fields.
+    let mut v = Vec::new();
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let flush = |chunk: &mut Vec<crate::model::Record>, v: &mut Vec<Member>| {
+        v.par_extend(chunk.par_drain(..).filter_map(|r| {
+            filter.matches(&r).then_some(Member {
+                record_id: r.id,
+                domain: r.domain_fp,
+                name: r.name_fp,
+            })
+        }));
     };
-    store::populations::store_members(conn, pop.id, &PopKeys::new(entries))?;
+    store::records::for_each_in_source(conn, pop.source_id, |r| {
+        chunk.push(r);
+        if chunk.len() == CHUNK {
+            flush(&mut chunk, &mut v);
+        }
+    })?;
+    flush(&mut chunk, &mut v);
+    store::populations::store_members(conn, pop.id, &PopKeys::new(v))?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use super::Engine;
 use super::access::{PartnerRef, VisiblePopulation, list_or_none};
 use super::score::{is_active, parse_as_of};
 use crate::error::{Error, Result, invalid, not_found};
-use crate::matching::{Entry, KeyKind, PopKeys, domain_key};
+use crate::matching::{KeyKind, Member, PopKeys, domain_key, explain, name_key};
 use crate::model::{Actor, PopulationType, Record, SharingLevel};
 use crate::scoring::Label;
 use crate::store;
@@ -79,9 +79,7 @@ impl AccountRef {
             id: r.id,
             name: r.name.clone(),
             website: r.website.clone(),
-            domain: (r.key_kind == Some(KeyKind::Domain))
-                .then(|| r.key_text.clone())
-                .flatten(),
+            domain: r.domain_key.clone(),
         }
     }
 }
@@ -506,7 +504,7 @@ impl Engine {
                 .collect::<Result<Vec<_>>>()?;
             PopKeys::new(
                 ks.iter()
-                    .flat_map(|k| k.entries().iter().copied())
+                    .flat_map(|k| k.members().iter().copied())
                     .collect(),
             )
         };
@@ -530,8 +528,8 @@ impl Engine {
                     .is_none_or(|t| t == v.population.pop_type)
             }) {
                 let theirs = self.pop_keys(v.population.id)?;
-                for (mine, _) in keys.overlapping(&theirs) {
-                    let e = hits.entry(mine.record_id).or_default();
+                for m in keys.overlapping(&theirs) {
+                    let e = hits.entry(m.mine.record_id).or_default();
                     let cur = e.entry(p.org.id).or_insert((
                         v.population.pop_type,
                         v.population.name.clone(),
@@ -674,9 +672,10 @@ impl Engine {
             .collect();
         let keys = PopKeys::new(
             open.iter()
-                .map(|d| Entry {
-                    fp: d.key_fp.unwrap_or(0),
+                .map(|d| Member {
                     record_id: d.record_id,
+                    domain: d.domain_fp,
+                    name: d.name_fp,
                 })
                 .collect(),
         );
@@ -704,12 +703,8 @@ impl Engine {
                     continue;
                 };
                 let theirs = self.pop_keys(v.population.id)?;
-                let mut seen = std::collections::HashSet::new();
-                for (mine, _) in keys.overlapping(&theirs) {
-                    if !seen.insert(mine.record_id) {
-                        continue;
-                    }
-                    let e = hits.entry(mine.record_id).or_default();
+                for m in keys.overlapping(&theirs) {
+                    let e = hits.entry(m.mine.record_id).or_default();
                     let cur = e.entry(p.org.id).or_insert((
                         signal,
                         v.population.name.clone(),
@@ -840,20 +835,26 @@ impl Engine {
     /// their populations, and what the actor may see of it.
     pub fn account_lookup(&self, actor: &Actor, account: &str) -> Result<AccountLookup> {
         let r = self.resolve_own_account(actor, account)?;
-        let fp = match (r.key_kind, &r.key_text) {
-            (Some(kind), Some(text)) => Some(self.keyer.make(kind, text.clone()).fp),
-            _ => None,
+        let me = Member {
+            record_id: r.id,
+            domain: r.domain_fp,
+            name: r.name_fp,
         };
+        // The name is ambiguous on the actor's side when its records carry it with two or more
+        // domains (through the name index; conservative: the whole org, not one population).
+        let ambiguous_mine = me.name != 0
+            && store::records::name_ambiguous_in_org(&self.conn, actor.org.id, me.name)?;
         let labels = self.score_labels(actor);
         let mut partners = Vec::new();
-        if let Some(fp) = fp {
+        let mut matched_kinds: Vec<KeyKind> = Vec::new();
+        if me.domain != 0 || me.name != 0 {
             for (p, visible) in self.record_level_partners(actor)? {
                 let mut pops = Vec::new();
-                let mut theirs: Option<i64> = None;
+                let mut theirs: Option<(i64, KeyKind)> = None;
                 let mut fields: Vec<String> = Vec::new();
                 for v in &visible {
                     let keys = self.pop_keys(v.population.id)?;
-                    let Some(e) = first_with_fp(&keys, fp) else {
+                    let Some(m) = keys.match_one(me, ambiguous_mine) else {
                         continue;
                     };
                     pops.push(LookupPopulation {
@@ -867,11 +868,14 @@ impl Engine {
                             fields.push(f.clone());
                         }
                     }
-                    theirs.get_or_insert(e.record_id);
+                    if theirs.is_none_or(|(_, on)| on == KeyKind::Name && m.on == KeyKind::Domain) {
+                        theirs = Some((m.theirs.record_id, m.on));
+                    }
                 }
-                let Some(their_id) = theirs else {
+                let Some((their_id, on)) = theirs else {
                     continue;
                 };
+                matched_kinds.push(on);
                 let mut shown = Map::new();
                 if let Some(rec) = store::records::record(&self.conn, their_id)? {
                     let allowed = |f: &str| {
@@ -913,8 +917,14 @@ impl Engine {
         Ok(AccountLookup {
             account: AccountRef::of(&r),
             fields: r.fields.clone(),
-            matched_on: match (r.key_kind, &r.key_text) {
-                (Some(k), Some(t)) => Some(format!("{} {}", k.as_str(), t)),
+            matched_on: match (&r.domain_key, &r.name_key) {
+                (Some(d), _)
+                    if !matched_kinds.contains(&KeyKind::Name)
+                        || matched_kinds.contains(&KeyKind::Domain) =>
+                {
+                    Some(explain(KeyKind::Domain, d))
+                }
+                (_, Some(n)) => Some(explain(KeyKind::Name, n)),
                 _ => None,
             },
             partners,
@@ -942,14 +952,46 @@ impl Engine {
                 ))),
             };
         }
-        if let Some(d) = domain_key(t)
-            && let Some(r) = store::records::search_own(&self.conn, actor.org.id, &d, 50)?
+        // By domain, then by name key, through the indexes; a substring scan only after that.
+        if let Some(d) = domain_key(t) {
+            let fp = self.keyer.fingerprint(KeyKind::Domain, &d);
+            if let Some(r) = store::records::by_domain_fp(&self.conn, actor.org.id, fp, 50)?
                 .into_iter()
-                .find(|r| r.key_kind == Some(KeyKind::Domain) && r.key_text.as_deref() == Some(&d))
-        {
-            return Ok(r);
+                .find(|r| r.domain_key.as_deref() == Some(&d))
+            {
+                return Ok(r);
+            }
         }
-        let found = store::records::search_own(&self.conn, actor.org.id, t, 50)?;
+        if let Some(n) = name_key(t) {
+            let fp = self.keyer.fingerprint(KeyKind::Name, &n);
+            let same: Vec<Record> = store::records::by_name_fp(&self.conn, actor.org.id, fp, 50)?
+                .into_iter()
+                .filter(|r| r.name_key.as_deref() == Some(&n))
+                .collect();
+            let exact: Vec<&Record> = same
+                .iter()
+                .filter(|r| r.name.eq_ignore_ascii_case(t))
+                .collect();
+            match (exact.len(), same.len()) {
+                (1, _) => return Ok(exact[0].clone()),
+                (0, 1) => return Ok(same[0].clone()),
+                (0, 0) => {}
+                _ => {
+                    let pick: Vec<&Record> = if exact.is_empty() {
+                        same.iter().collect()
+                    } else {
+                        exact
+                    };
+                    return Err(several(t, &pick));
+                }
+            }
+        }
+        // A domain no record carries names no account: no substring scan for it.
+        let found = if domain_key(t).is_some() && t.contains('.') && !t.contains(' ') {
+            Vec::new()
+        } else {
+            store::records::search_own(&self.conn, actor.org.id, t, 50)?
+        };
         let exact: Vec<&Record> = found
             .iter()
             .filter(|r| r.name.eq_ignore_ascii_case(t))
@@ -965,23 +1007,20 @@ impl Engine {
                 "{} has no account '{t}'. Give its id, domain (acme.com) or company name.",
                 actor.org.name
             ))),
-            _ => Err(not_found(format!(
-                "'{t}' matches several of your accounts: {}. Use the id or the domain.",
-                pick.iter()
-                    .take(10)
-                    .map(|r| format!("{} (id {}, {})", r.name, r.id, r.website))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+            _ => Err(several(t, &pick)),
         }
     }
 }
 
-/// The first keyed entry carrying `fp`.
-fn first_with_fp(keys: &PopKeys, fp: u64) -> Option<Entry> {
-    let k = keys.keyed();
-    let i = k.partition_point(|e| e.fp < fp);
-    k.get(i).filter(|e| e.fp == fp).copied()
+fn several(t: &str, pick: &[&Record]) -> Error {
+    not_found(format!(
+        "'{t}' matches several of your accounts: {}. Use the id or the domain.",
+        pick.iter()
+            .take(10)
+            .map(|r| format!("{} (id {}, {})", r.name, r.id, r.website))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// Parses an optional `as_of` argument.

@@ -12,7 +12,7 @@ use super::access::{ALL_FIELDS, RecordAccess, VisiblePopulation, list_or_none};
 use super::filters::{Filter, compare};
 use super::overlaps::PopRef;
 use crate::error::{Result, invalid};
-use crate::matching::KeyKind;
+use crate::matching::{KeyKind, explain};
 use crate::model::{Actor, Record, SharingLevel};
 use crate::store;
 use serde::Serialize;
@@ -42,7 +42,7 @@ pub struct ReportQuery {
 pub struct ReportRow {
     pub my_record: Option<Map<String, Value>>,
     pub partner_record: Option<Map<String, Value>>,
-    /// "domain acme.co.uk" or "name acme"; null for a greenfield row.
+    /// "domain acme.co.uk" or "name acme (no website on one side)"; null for a greenfield row.
     pub matched_on: Option<String>,
     /// The partner record behind the row (never shown; counted by exports).
     #[serde(skip)]
@@ -229,15 +229,15 @@ impl Engine {
         let pairs = my_keys.overlapping(&their_keys);
         let mut greenfield_ids: Vec<i64> = Vec::new();
         if vis.record_access() == RecordAccess::Everything {
+            let met: std::collections::HashSet<i64> =
+                their_keys.matched_ids(&my_keys).into_iter().collect();
             greenfield_ids = their_keys
-                .entries()
-                .iter()
-                .filter(|e| !my_keys.contains_fp(e.fp))
-                .map(|e| e.record_id)
+                .record_ids()
+                .filter(|id| !met.contains(id))
                 .collect();
         }
-        let my_ids: Vec<i64> = pairs.iter().map(|(a, _)| a.record_id).collect();
-        let mut their_ids: Vec<i64> = pairs.iter().map(|(_, b)| b.record_id).collect();
+        let my_ids: Vec<i64> = pairs.iter().map(|m| m.mine.record_id).collect();
+        let mut their_ids: Vec<i64> = pairs.iter().map(|m| m.theirs.record_id).collect();
         their_ids.extend(&greenfield_ids);
         let my_recs: HashMap<i64, Record> = store::records::records_by_ids(&self.conn, &my_ids)?
             .into_iter()
@@ -252,21 +252,29 @@ impl Engine {
         struct Work<'a> {
             mine: Option<&'a Record>,
             theirs: &'a Record,
+            matched_on: Option<String>,
             view: Record,
         }
         let mut work: Vec<Work> = Vec::with_capacity(pairs.len() + greenfield_ids.len());
-        for (a, b) in &pairs {
-            let (Some(m), Some(t)) = (my_recs.get(&a.record_id), their_recs.get(&b.record_id))
-            else {
+        for p in &pairs {
+            let (Some(m), Some(t)) = (
+                my_recs.get(&p.mine.record_id),
+                their_recs.get(&p.theirs.record_id),
+            ) else {
                 continue;
             };
             // Fingerprints met; confirm on the key text (a collision is not a match).
-            if m.key_kind != t.key_kind || m.key_text != t.key_text {
+            let text = match p.on {
+                KeyKind::Domain => (m.domain_key.as_ref(), t.domain_key.as_ref()),
+                KeyKind::Name => (m.name_key.as_ref(), t.name_key.as_ref()),
+            };
+            let Some(text) = text.0.filter(|x| Some(*x) == text.1) else {
                 continue;
-            }
+            };
             work.push(Work {
                 mine: Some(m),
                 theirs: t,
+                matched_on: Some(explain(p.on, text)),
                 view: combined(Some(m), t, &vis, &partner_known),
             });
         }
@@ -276,6 +284,7 @@ impl Engine {
                 work.push(Work {
                     mine: None,
                     theirs: t,
+                    matched_on: None,
                     view: combined(None, t, &vis, &partner_known),
                 });
             }
@@ -335,10 +344,7 @@ impl Engine {
                         })
                         .collect()
                 }),
-                matched_on: w.mine.and_then(|m| match (m.key_kind, &m.key_text) {
-                    (Some(k), Some(t)) => Some(format!("{} {t}", k.as_str())),
-                    _ => None,
-                }),
+                matched_on: w.matched_on.clone(),
                 partner_record_id: w.theirs.id,
             })
             .collect();
@@ -456,10 +462,10 @@ fn combined(
         external_id: None,
         name: mine.map(|m| m.name.clone()).unwrap_or_default(),
         website: mine.map(|m| m.website.clone()).unwrap_or_default(),
-        key_kind: mine
-            .and_then(|m| m.key_kind)
-            .filter(|k| *k == KeyKind::Domain),
-        key_text: mine.and_then(|m| m.key_text.clone()),
+        domain_key: mine.and_then(|m| m.domain_key.clone()),
+        name_key: mine.and_then(|m| m.name_key.clone()),
+        domain_fp: 0,
+        name_fp: 0,
         fields,
     }
 }

@@ -6,7 +6,7 @@
 use super::Engine;
 use super::access::{PartnerRef, Relationship};
 use crate::error::{Result, invalid};
-use crate::matching::{Entry, PopKeys};
+use crate::matching::{Member, PopKeys};
 use crate::model::{Actor, PartnershipStatus, PopulationType, SharingLevel, SourceKind};
 use crate::scoring::{self, ClosedDeal, Label, Metrics, MetricsAcc, Ratios};
 use crate::store;
@@ -97,7 +97,7 @@ struct PartnerPass {
 fn union_keys(keys: &[std::sync::Arc<PopKeys>]) -> PopKeys {
     PopKeys::new(
         keys.iter()
-            .flat_map(|k| k.entries().iter().copied())
+            .flat_map(|k| k.members().iter().copied())
             .collect(),
     )
 }
@@ -240,14 +240,7 @@ impl Engine {
         let v_all = {
             let mut entries = Vec::new();
             for s in &sources {
-                entries.extend(
-                    store::records::keys_of_source(&self.conn, s.id)?
-                        .into_iter()
-                        .map(|(record_id, fp)| Entry {
-                            fp: fp.unwrap_or(0),
-                            record_id,
-                        }),
-                );
+                entries.extend(store::records::keys_of_source(&self.conn, s.id)?);
             }
             PopKeys::new(entries)
         };
@@ -257,9 +250,10 @@ impl Engine {
                 deals
                     .iter()
                     .filter(|d| seen.insert(d.record_id))
-                    .map(|d| Entry {
-                        fp: d.key_fp.unwrap_or(0),
+                    .map(|d| Member {
                         record_id: d.record_id,
+                        domain: d.domain_fp,
+                        name: d.name_fp,
                     })
                     .collect(),
             )
@@ -292,16 +286,13 @@ impl Engine {
             let (mut has_customers, mut shares_customers) = (false, false);
             for v in &visible {
                 let keys = self.pop_keys(v.population.id)?;
-                pass.covered
-                    .extend(v_cov.overlapping(&keys).iter().map(|(a, _)| a.record_id));
-                pass.overlap
-                    .extend(v_all.overlapping(&keys).iter().map(|(a, _)| a.record_id));
+                pass.covered.extend(v_cov.matched_ids(&keys));
+                pass.overlap.extend(v_all.matched_ids(&keys));
                 if v.population.pop_type == PopulationType::Customers {
                     has_customers = true;
                     if v.sharing.level >= SharingLevel::Overlaps {
                         shares_customers = true;
-                        pass.with_records
-                            .extend(v_deals.overlapping(&keys).iter().map(|(a, _)| a.record_id));
+                        pass.with_records.extend(v_deals.matched_ids(&keys));
                     }
                 }
             }

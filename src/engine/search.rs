@@ -2,6 +2,7 @@
 
 use super::Engine;
 use crate::error::{Result, invalid};
+use crate::matching::{KeyKind, domain_key, name_key};
 use crate::model::{Actor, Record};
 use crate::store;
 use serde::Serialize;
@@ -21,10 +22,7 @@ impl From<Record> for AccountHit {
     fn from(r: Record) -> Self {
         AccountHit {
             id: r.id,
-            domain: r
-                .key_text
-                .clone()
-                .filter(|_| r.key_kind == Some(crate::matching::KeyKind::Domain)),
+            domain: r.domain_key,
             name: r.name,
             website: r.website,
             data_source_id: r.source_id,
@@ -44,7 +42,8 @@ pub struct SearchResult {
 pub const MAX_QUERY: usize = 200;
 
 impl Engine {
-    /// Partners and own accounts whose name, domain or website contains `query`.
+    /// Partners whose name or domain contains `query`; own accounts with that domain or company
+    /// name (by key, through the indexes), else whose name, domain or website contains it.
     pub fn search(&self, actor: &Actor, query: &str, limit: usize) -> Result<SearchResult> {
         let q = query.trim();
         if q.is_empty() {
@@ -66,11 +65,35 @@ impl Engine {
             })
             .collect();
         let limit = limit.clamp(1, 200);
-        let mut accounts: Vec<AccountHit> =
-            store::records::search_own(&self.conn, actor.org.id, q, limit + 1)?
-                .into_iter()
-                .map(AccountHit::from)
-                .collect();
+        // A domain or a company name finds its records through the key indexes; only a text
+        // that is neither (a fragment) falls back to a substring scan.
+        let mut found: Vec<Record> = Vec::new();
+        let domain_shaped = domain_key(q).is_some() && q.contains('.') && !q.contains(' ');
+        if let Some(d) = domain_key(q).filter(|_| q.contains('.')) {
+            let fp = self.keyer.fingerprint(KeyKind::Domain, &d);
+            found.extend(
+                store::records::by_domain_fp(&self.conn, actor.org.id, fp, limit + 1)?
+                    .into_iter()
+                    .filter(|r| r.domain_key.as_deref() == Some(&d)),
+            );
+        }
+        if found.is_empty()
+            && !domain_shaped
+            && let Some(n) = name_key(q)
+        {
+            let fp = self.keyer.fingerprint(KeyKind::Name, &n);
+            found.extend(
+                store::records::by_name_fp(&self.conn, actor.org.id, fp, limit + 1)?
+                    .into_iter()
+                    .filter(|r| r.name_key.as_deref() == Some(&n)),
+            );
+            found.sort_by_key(|r| r.name.to_lowercase());
+        }
+        // A domain that no record carries is an answer (none): no scan for it.
+        if found.is_empty() && !domain_shaped {
+            found = store::records::search_own(&self.conn, actor.org.id, q, limit + 1)?;
+        }
+        let mut accounts: Vec<AccountHit> = found.into_iter().map(AccountHit::from).collect();
         let accounts_truncated = accounts.len() > limit;
         accounts.truncate(limit);
         Ok(SearchResult {

@@ -162,7 +162,7 @@ impl Engine {
                 let fp = self.keyer.fingerprint(KeyKind::Domain, &d);
                 let mut seen_types = Vec::new();
                 for (p, keys) in own.iter().zip(&own_keys) {
-                    if keys.contains_fp(fp) && !seen_types.contains(&p.pop_type) {
+                    if keys.contains_domain(fp) && !seen_types.contains(&p.pop_type) {
                         seen_types.push(p.pop_type);
                         best = best.max(pop_rank(p.pop_type));
                         signals.push(SuggestionSignal::YourAccount {

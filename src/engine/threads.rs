@@ -7,7 +7,7 @@ use super::Engine;
 use super::access::{PartnerRef, Relationship, list_or_none};
 use super::overlaps::PopRef;
 use crate::error::{Result, invalid, not_found};
-use crate::matching::domain_key;
+use crate::matching::{KeyKind, domain_key, name_key};
 use crate::model::{Actor, PartnershipStatus, Role, User};
 use crate::store;
 use crate::store::threads::ThreadRow;
@@ -292,15 +292,20 @@ impl Engine {
             )));
         }
         // A domain names one company, however many rows it has: take the first.
-        if let Some(d) = domain_key(t).filter(|_| t.contains('.'))
+        let domain_fp = domain_key(t)
+            .filter(|_| t.contains('.'))
+            .map(|d| self.keyer.fingerprint(KeyKind::Domain, &d));
+        if let Some(fp) = domain_fp
             && let Some((id, n, _)) =
-                store::threads::find_own_records(&self.conn, actor.org.id, &d, 1)?
+                store::threads::find_own_records(&self.conn, actor.org.id, t, Some(fp), None, 1)?
                     .into_iter()
                     .next()
         {
             return Ok((id, n));
         }
-        let found = store::threads::find_own_records(&self.conn, actor.org.id, t, 10)?;
+        let name_fp = name_key(t).map(|n| self.keyer.fingerprint(KeyKind::Name, &n));
+        let found =
+            store::threads::find_own_records(&self.conn, actor.org.id, t, None, name_fp, 10)?;
         // Several rows for one company (duplicates) are one account when they share a name.
         let first_name = found.first().map(|f| f.1.to_lowercase());
         if found.len() > 1 && found.iter().any(|f| Some(f.1.to_lowercase()) != first_name) {

@@ -7,7 +7,7 @@ use super::psi::{self, Pt};
 use super::wire::{B64, FullRow, Msg, PopPoints, Released, SealedEntry, SnapPop, Snapshot};
 use crate::engine::access::VisiblePopulation;
 use crate::error::{Error, Result};
-use crate::matching::{Entry, KeyKind, Keyer, PopKeys};
+use crate::matching::{KeyKind, Keyer, Member, PopKeys, RecordKeys};
 use crate::model::{Record, SharingLevel, SourceKind};
 use crate::store::{self, federation::Link};
 use curve25519_dalek::scalar::Scalar;
@@ -44,15 +44,20 @@ fn hash_json<T: Serialize>(v: &T) -> String {
 fn records_of_org(conn: &Connection, org: i64) -> Result<HashMap<i64, Record>> {
     let mut out = HashMap::new();
     for s in store::records::sources_of(conn, org)? {
-        store::records::for_each_in_source(conn, s.id, |r, _| {
+        store::records::for_each_in_source(conn, s.id, |r| {
             out.insert(r.id, r);
         })?;
     }
     Ok(out)
 }
 
+/// The record's key on the wire: its domain key, else its name key (SPEC §2's cross rule,
+/// where a record without a domain matches on name, is not yet carried across instances).
 fn key_of(r: &Record) -> Option<(KeyKind, String)> {
-    Some((r.key_kind?, r.key_text.clone()?))
+    r.domain_key
+        .clone()
+        .map(|d| (KeyKind::Domain, d))
+        .or_else(|| r.name_key.clone().map(|n| (KeyKind::Name, n)))
 }
 
 /// An opaque per-partnership reference of an owner's record, stable across re-imports.
@@ -60,8 +65,9 @@ fn record_ref(link_key: &[u8], r: &Record) -> String {
     let mut h = Sha256::new();
     h.update(b"partnermap/record-ref\0");
     h.update(link_key);
-    h.update(r.key_kind.map(|k| k as u8).unwrap_or(0).to_le_bytes());
-    h.update(r.key_text.as_deref().unwrap_or("").as_bytes());
+    let key = key_of(r);
+    h.update(key.as_ref().map_or(0u8, |k| k.0 as u8).to_le_bytes());
+    h.update(key.as_ref().map_or("", |k| k.1.as_str()).as_bytes());
     h.update([0]);
     h.update(r.name.as_bytes());
     h.update([0]);
@@ -711,7 +717,14 @@ pub fn rebuild(conn: &Connection, keyer: Keyer, link: &Link, now: &str) -> Resul
                     .any(|f| k.eq_ignore_ascii_case(f))
             });
             let fields = Value::Object(fields).to_string();
-            let mk = key.as_ref().map(|(k, t)| keyer.make(*k, t.clone()));
+            // The key the record was released under, in the slot of its kind.
+            let mk = {
+                let m = key.as_ref().map(|(k, t)| keyer.make(*k, t.clone()));
+                RecordKeys {
+                    domain: m.clone().filter(|m| m.kind == KeyKind::Domain),
+                    name: m.filter(|m| m.kind == KeyKind::Name),
+                }
+            };
             let in_order = |id: i64| {
                 key.as_ref()
                     .is_none_or(|k| last_in_key.get(k).is_none_or(|&last| id > last))
@@ -723,21 +736,22 @@ pub fn rebuild(conn: &Connection, keyer: Keyer, link: &Link, now: &str) -> Resul
             let id = match keep {
                 Some(id) => {
                     conn.execute(
-                        "UPDATE records SET name = ?2, website = ?3, key_kind = ?4, key_text = ?5,
-                            key_fp = ?6, fields = ?7 WHERE id = ?1",
+                        "UPDATE records SET name = ?2, website = ?3, domain_key = ?4, domain_fp = ?5,
+                            name_key = ?6, name_fp = ?7, fields = ?8 WHERE id = ?1",
                         params![
                             id,
                             name,
                             website,
-                            mk.as_ref().map(|k| k.kind as i64),
-                            mk.as_ref().map(|k| k.text.as_str()),
-                            mk.as_ref().map(|k| k.fp as i64),
+                            mk.domain.as_ref().map(|k| k.text.as_str()),
+                            mk.domain.as_ref().map(|k| k.fp as i64),
+                            mk.name.as_ref().map(|k| k.text.as_str()),
+                            mk.name.as_ref().map(|k| k.fp as i64),
                             fields
                         ],
                     )?;
                     id
                 }
-                None => ins.insert(Some(r.as_str()), &name, &website, mk.as_ref(), &fields)?,
+                None => ins.insert(Some(r.as_str()), &name, &website, &mk, &fields)?,
             };
             if let Some(k) = key {
                 last_in_key.insert(k.clone(), id);
@@ -753,16 +767,21 @@ pub fn rebuild(conn: &Connection, keyer: Keyer, link: &Link, now: &str) -> Resul
     // Memberships: from the records (overlaps, full); none at counts (figures only).
     for p in &snap.pops {
         let pop = by_ref[&p.r];
-        let entries: Vec<Entry> = released
+        let entries: Vec<Member> = released
             .iter()
             .filter(|(_, (rel, _))| rel.pops.contains(&p.r))
             .filter_map(|(r, (_, key))| {
                 let id = *ids.get(r)?;
-                let fp = key
-                    .as_ref()
-                    .map(|(k, t)| keyer.fingerprint(*k, t))
-                    .unwrap_or(0);
-                Some(Entry { fp, record_id: id })
+                let fp = |kind: KeyKind| {
+                    key.as_ref()
+                        .filter(|(k, _)| *k == kind)
+                        .map_or(0, |(k, t)| keyer.fingerprint(*k, t))
+                };
+                Some(Member {
+                    record_id: id,
+                    domain: fp(KeyKind::Domain),
+                    name: fp(KeyKind::Name),
+                })
             })
             .collect();
         store::populations::store_members(conn, pop, &PopKeys::new(entries))?;

@@ -1,12 +1,15 @@
-//! Match keys (SPEC §2): a record's domain key, or its name key when it has no domain,
-//! computed once at import and stored with a 64-bit fingerprint; and the joins over them.
+//! Match keys (SPEC §2): every record carries a domain key (when its website gives one) and a
+//! name key (when its name gives one), computed once at import and stored with 64-bit
+//! fingerprints; and the joins over them (`join`: domain = domain, or name = name where one side
+//! has no domain and the name is not ambiguous on the other side).
 
 mod domain;
 mod join;
 mod name;
+pub mod platforms;
 
 pub use domain::domain_key;
-pub use join::{Entry, PopKeys};
+pub use join::{Match, Member, PopKeys};
 pub use name::name_key;
 
 use serde::{Deserialize, Serialize};
@@ -35,7 +38,26 @@ impl KeyKind {
     }
 }
 
-/// A record's match key: its kind, its text and its fingerprint.
+/// Why two records matched, as `matched_on` shows it: "domain acme.co.uk", or
+/// "name acme (no website on one side)".
+pub fn explain(kind: KeyKind, text: &str) -> String {
+    match kind {
+        KeyKind::Domain => format!("domain {text}"),
+        KeyKind::Name => format!("name {text} (no website on one side)"),
+    }
+}
+
+/// A record's match keys as (kind, text), domain first: the texts both the local join and
+/// federation (which hashes kind and text) work from.
+pub fn key_texts(name: &str, website: &str) -> Vec<(KeyKind, String)> {
+    domain_key(website)
+        .map(|d| (KeyKind::Domain, d))
+        .into_iter()
+        .chain(name_key(name).map(|n| (KeyKind::Name, n)))
+        .collect()
+}
+
+/// A match key: its kind, its text and its fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchKey {
     pub kind: KeyKind,
@@ -44,9 +66,28 @@ pub struct MatchKey {
 }
 
 impl MatchKey {
-    /// "matched on domain acme.co.uk"
+    /// "domain acme.co.uk", "name acme (no website on one side)".
     pub fn explain(&self) -> String {
-        format!("{} {}", self.kind.as_str(), self.text)
+        explain(self.kind, &self.text)
+    }
+}
+
+/// Both keys of one record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecordKeys {
+    pub domain: Option<MatchKey>,
+    pub name: Option<MatchKey>,
+}
+
+impl RecordKeys {
+    pub fn is_empty(&self) -> bool {
+        self.domain.is_none() && self.name.is_none()
+    }
+    pub fn domain_fp(&self) -> u64 {
+        self.domain.as_ref().map_or(0, |k| k.fp)
+    }
+    pub fn name_fp(&self) -> u64 {
+        self.name.as_ref().map_or(0, |k| k.fp)
     }
 }
 
@@ -61,12 +102,18 @@ impl Keyer {
         Keyer { seed }
     }
 
-    /// The record's key: domain key from the website, else name key from the name.
-    pub fn key(&self, name: &str, website: &str) -> Option<MatchKey> {
-        if let Some(d) = domain_key(website) {
-            return Some(self.make(KeyKind::Domain, d));
+    /// Both keys of a record: the domain key from its website, the name key from its name.
+    pub fn keys(&self, name: &str, website: &str) -> RecordKeys {
+        RecordKeys {
+            domain: domain_key(website).map(|d| self.make(KeyKind::Domain, d)),
+            name: name_key(name).map(|n| self.make(KeyKind::Name, n)),
         }
-        name_key(name).map(|n| self.make(KeyKind::Name, n))
+    }
+
+    /// The record's primary key: the domain key, else the name key.
+    pub fn key(&self, name: &str, website: &str) -> Option<MatchKey> {
+        let k = self.keys(name, website);
+        k.domain.or(k.name)
     }
 
     pub fn make(&self, kind: KeyKind, text: String) -> MatchKey {
@@ -92,15 +139,31 @@ mod tests {
     use super::*;
 
     #[test]
-    fn domain_key_wins_over_name() {
+    fn every_record_carries_both_keys() {
         let k = Keyer::new(7);
-        let a = k.key("Acme Inc", "https://www.acme.com/about").unwrap();
-        assert_eq!(a.kind, KeyKind::Domain);
-        assert_eq!(a.text, "acme.com");
-        let b = k.key("Acme Inc", "").unwrap();
-        assert_eq!(b.kind, KeyKind::Name);
-        assert_eq!(b.text, "acme");
-        assert_ne!(a.fp, b.fp);
+        let a = k.keys("Acme Inc", "https://www.acme.com/about");
+        assert_eq!(a.domain.as_ref().unwrap().text, "acme.com");
+        assert_eq!(a.name.as_ref().unwrap().text, "acme");
+        let b = k.keys("Acme Inc", "");
+        assert!(b.domain.is_none());
+        assert_eq!(b.name.as_ref().unwrap().fp, a.name_fp());
+        assert_ne!(a.domain_fp(), a.name_fp());
+        assert_eq!(
+            key_texts("The Acme Co (UK)", "https://uk.linkedin.com/company/acme"),
+            vec![(KeyKind::Name, "acme".to_string())]
+        );
+        assert_eq!(
+            key_texts("Acme", "sales@acme.co.uk"),
+            vec![
+                (KeyKind::Domain, "acme.co.uk".to_string()),
+                (KeyKind::Name, "acme".to_string())
+            ]
+        );
+        assert_eq!(
+            explain(KeyKind::Name, "acme"),
+            "name acme (no website on one side)"
+        );
+        assert!(k.keys("", "").is_empty());
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Name keys: the company name folded to ASCII, lower-cased, punctuation and trailing
-//! legal-form suffixes removed, spaces collapsed. Used only when a record has no domain key.
+//! Name keys (SPEC §2): every record with a name carries one; it matches only where at least
+//! one side has no domain key (see `matching::join`).
 
 /// Legal forms, as token sequences (dots already stripped: `S.A.` → `sa`).
 const LEGAL_FORMS: &[&[&str]] = &[
@@ -55,19 +55,212 @@ const LEGAL_FORMS: &[&[&str]] = &[
     &["holding"],
 ];
 
-/// The name key of a company name, or `None` when nothing is left.
+/// Office, region and country words that qualify a company name at its end ("Acme (UK)",
+/// "Acme - HQ", "Acme – EMEA"): removed after a dash or bar when every word of the tail is one
+/// of these, or the tail ends in "office" / "branch".
+const QUALIFIERS: &[&str] = &[
+    "hq",
+    "headquarters",
+    "head",
+    "office",
+    "offices",
+    "branch",
+    "main",
+    "corporate",
+    "global",
+    "worldwide",
+    "emea",
+    "apac",
+    "latam",
+    "amer",
+    "americas",
+    "america",
+    "north",
+    "south",
+    "east",
+    "west",
+    "central",
+    "europe",
+    "asia",
+    "pacific",
+    "africa",
+    "middle",
+    "uk",
+    "usa",
+    "us",
+    "united",
+    "states",
+    "kingdom",
+    "gb",
+    "great",
+    "britain",
+    "england",
+    "scotland",
+    "wales",
+    "ireland",
+    "germany",
+    "deutschland",
+    "france",
+    "spain",
+    "espana",
+    "italy",
+    "italia",
+    "portugal",
+    "netherlands",
+    "nederland",
+    "belgium",
+    "switzerland",
+    "austria",
+    "sweden",
+    "norway",
+    "denmark",
+    "finland",
+    "poland",
+    "canada",
+    "mexico",
+    "brazil",
+    "australia",
+    "new",
+    "zealand",
+    "nz",
+    "india",
+    "japan",
+    "china",
+    "singapore",
+    "hong",
+    "kong",
+    "korea",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "nl",
+    "be",
+    "ch",
+    "at",
+    "se",
+    "no",
+    "dk",
+    "fi",
+    "pl",
+    "ca",
+    "mx",
+    "br",
+    "au",
+    "in",
+    "jp",
+    "cn",
+    "sg",
+    "hk",
+    "ie",
+    "za",
+    "and",
+    "region",
+    "division",
+    "subsidiary",
+];
+
+/// Trailing words removed like legal forms when a name ends in them ("Acme HQ").
+const TRAILING_OFFICE: &[&[&str]] = &[
+    &["hq"],
+    &["headquarters"],
+    &["head", "office"],
+    &["main", "office"],
+    &["corporate", "office"],
+    &["uk"],
+    &["usa"],
+    &["emea"],
+    &["apac"],
+];
+
+/// Abbreviations expanded consistently, token by token.
+const ABBREVIATIONS: &[(&str, &str)] = &[
+    ("intl", "international"),
+    ("natl", "national"),
+    ("mfg", "manufacturing"),
+    ("mgmt", "management"),
+    ("mgt", "management"),
+    ("svcs", "services"),
+    ("svc", "services"),
+    ("bros", "brothers"),
+    ("grp", "group"),
+    ("hldgs", "holdings"),
+    ("assoc", "associates"),
+    ("assn", "association"),
+    ("univ", "university"),
+    ("ctr", "center"),
+    ("centre", "center"),
+    ("dept", "department"),
+    ("sys", "systems"),
+    ("tech", "technologies"),
+    ("technology", "technologies"),
+    ("labs", "laboratories"),
+    ("mktg", "marketing"),
+    ("engg", "engineering"),
+];
+
+/// Removes trailing qualifiers from the folded, lower-cased name: a trailing group in
+/// parentheses or brackets ("acme (uk)", "acme [formerly foo]"), and a tail after a spaced
+/// dash, bar or comma that is only office/country words ("acme - hq", "acme | emea").
+fn strip_qualifiers(mut s: &str) -> &str {
+    loop {
+        let t = s.trim_end();
+        let stripped = if let Some(open) = t
+            .strip_suffix(')')
+            .and_then(|body| body.rfind('('))
+            .or_else(|| t.strip_suffix(']').and_then(|body| body.rfind('[')))
+        {
+            Some(&t[..open])
+        } else {
+            [" - ", " -- ", " | ", ", ", " / "]
+                .iter()
+                .filter_map(|sep| t.rfind(sep).map(|i| (i, &t[i + sep.len()..])))
+                .max_by_key(|(i, _)| *i)
+                .filter(|(_, tail)| is_qualifier(tail))
+                .map(|(i, _)| &t[..i])
+        };
+        match stripped {
+            Some(head) if head.bytes().any(|b| b.is_ascii_alphanumeric()) => s = head,
+            _ => return t,
+        }
+    }
+}
+
+fn is_qualifier(tail: &str) -> bool {
+    let words: Vec<&str> = tail
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    !words.is_empty()
+        && (words.iter().all(|w| QUALIFIERS.contains(w))
+            || matches!(words.last(), Some(&"office") | Some(&"branch")))
+}
+
+/// The name key of a company name, or `None` when nothing is left (SPEC §2): folded to ASCII,
+/// lower-cased, `&` read as `and`, apostrophes and dots inside words dropped (`S.A.` → `sa`,
+/// `Macy's` → `macys`), trailing office/country qualifiers removed, other punctuation and
+/// hyphens read as spaces, abbreviations expanded, legal forms and office words removed from
+/// the end, a leading `the` dropped, spaces collapsed.
 pub fn name_key(name: &str) -> Option<String> {
-    let folded = deunicode::deunicode(name)
-        .to_ascii_lowercase()
-        .replace('.', "");
-    let folded = folded.replace('&', " and ");
+    let mut folded = deunicode::deunicode(name).to_ascii_lowercase();
+    folded.retain(|c| !matches!(c, '.' | '\'' | '`'));
+    let folded = strip_qualifiers(&folded).replace('&', " and ");
     let mut tokens: Vec<&str> = folded
         .split(|c: char| !c.is_ascii_alphanumeric())
         .filter(|t| !t.is_empty())
+        .map(|t| {
+            ABBREVIATIONS
+                .iter()
+                .find(|(a, _)| *a == t)
+                .map(|(_, full)| *full)
+                .unwrap_or(t)
+        })
         .collect();
-    // Strip legal forms from the end, repeatedly ("Acme Pty Ltd"), never down to nothing.
+    // Strip legal forms and office words from the end, repeatedly ("Acme Pty Ltd", "Acme UK
+    // Ltd"), never down to nothing.
     while let Some(len) = LEGAL_FORMS
         .iter()
+        .chain(TRAILING_OFFICE)
         .filter(|f| f.len() < tokens.len() && tokens.ends_with(f))
         .map(|f| f.len())
         .max()
@@ -130,5 +323,43 @@ mod tests {
         assert_eq!(k(""), None);
         assert_eq!(k("  ...  "), None);
         assert_eq!(k("!!!"), None);
+    }
+
+    #[test]
+    fn real_crm_variants_meet() {
+        let same = |a: &str, b: &str| {
+            assert_eq!(k(a), k(b), "{a:?} vs {b:?}");
+            assert!(k(a).is_some());
+        };
+        same("Smith & Sons", "Smith and Sons Ltd");
+        same("The Acme Company", "Acme");
+        same("Acme (UK)", "Acme Ltd");
+        same("Acme - HQ", "ACME Inc.");
+        same("Acme – EMEA", "Acme");
+        same("Acme | London Office", "Acme");
+        same("Acme [formerly Foo Corp]", "Acme Corp");
+        same("Acme UK Ltd", "Acme");
+        same("Acme HQ", "Acme");
+        same("Coca-Cola", "Coca Cola");
+        same("Macy's", "Macys Inc");
+        same("Acme Intl", "Acme International");
+        same("Acme Int'l Corp", "Acme International");
+        same("Acme Mfg. Co.", "Acme Manufacturing Company");
+        same("Acme Tech", "Acme Technologies");
+        same("Acme, S.A.", "ACME SA");
+        same("Société Générale", "Societe Generale S.A.");
+        same("Acme Holding GmbH", "Acme");
+    }
+
+    #[test]
+    fn different_companies_stay_apart() {
+        assert_ne!(k("Acme Labs"), k("Acme"));
+        assert_ne!(k("Air France"), k("Air"));
+        assert_ne!(k("Bank of America"), k("Bank of"));
+        assert_ne!(k("Toys R Us"), k("Toys R"));
+        assert_ne!(k("Acme - The Widget People"), k("Acme"));
+        // a name that is only a qualifier stays a name
+        assert_eq!(k("(UK)").as_deref(), Some("uk"));
+        assert_eq!(k("The").as_deref(), Some("the"));
     }
 }

@@ -347,12 +347,81 @@ CREATE TABLE fed_oprf_pending (
     blind   BLOB NOT NULL,
     keys    TEXT NOT NULL,
     PRIMARY KEY (link_id, qid)
+    // 5: two match keys per record (SPEC §2 rewritten): a domain key and a name key, each with
+    // its fingerprint; the keys themselves are recomputed from name and website by
+    // `rekey_records` right after this step, and every population re-materialized at the next
+    // open (the `populations_stale` flag). Point lookups (account_lookup, search, threads) go
+    // through the two fingerprint indexes.
+    r#"
+ALTER TABLE records ADD COLUMN domain_key TEXT;
+ALTER TABLE records ADD COLUMN domain_fp INTEGER;
+ALTER TABLE records ADD COLUMN name_key TEXT;
+ALTER TABLE records ADD COLUMN name_fp INTEGER;
+ALTER TABLE records DROP COLUMN key_kind;
+ALTER TABLE records DROP COLUMN key_text;
+ALTER TABLE records DROP COLUMN key_fp;
+CREATE INDEX records_org_domain ON records(org_id, domain_fp) WHERE domain_fp IS NOT NULL;
+CREATE INDEX records_org_name ON records(org_id, name_fp) WHERE name_fp IS NOT NULL;
+
+-- Columnar side tables of a data source, written once per import (store/columns.rs):
+-- populations are filtered over these at the speed of a column scan.
+CREATE TABLE source_keys (
+    source_id    INTEGER PRIMARY KEY REFERENCES data_sources(id) ON DELETE CASCADE,
+    first_id     INTEGER NOT NULL,
+    record_count INTEGER NOT NULL,
+    members      BLOB NOT NULL
+);
+-- A population's key vector lives in a table of its own: in `populations` the blob sat before
+-- `version`, and every read of the version walked the blob's overflow pages (megabytes).
+CREATE TABLE population_members (
+    population_id INTEGER PRIMARY KEY REFERENCES populations(id) ON DELETE CASCADE,
+    members       BLOB NOT NULL
+);
+UPDATE populations SET members = x'';
+CREATE TABLE source_columns (
+    source_id INTEGER NOT NULL REFERENCES data_sources(id) ON DELETE CASCADE,
+    field     TEXT NOT NULL,
+    dict      BLOB NOT NULL,
+    codes     BLOB NOT NULL,
+    PRIMARY KEY (source_id, field)
 );
 "#,
 ];
 
+/// The schema version whose step changed the keys: after it, every record's keys are computed
+/// again (in the same transaction).
+const REKEY_AT: usize = 5;
+
 /// The schema version this binary writes.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Computes both keys of every record again from its name and website (old databases: the
+/// rewritten matching rule) and marks every population for re-materialization.
+fn rekey_records(conn: &Connection) -> rusqlite::Result<()> {
+    let n: i64 = conn.query_row("SELECT count(*) FROM records", [], |r| r.get(0))?;
+    if n == 0 {
+        return Ok(());
+    }
+    let keyer = crate::matching::Keyer::new(super::fingerprint_seed(conn)?);
+    let rows: Vec<(i64, String, String)> = conn
+        .prepare("SELECT id, name, website FROM records")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut upd = conn.prepare(
+        "UPDATE records SET domain_key = ?2, domain_fp = ?3, name_key = ?4, name_fp = ?5 WHERE id = ?1",
+    )?;
+    for (id, name, website) in rows {
+        let k = keyer.keys(&name, &website);
+        upd.execute(rusqlite::params![
+            id,
+            k.domain.as_ref().map(|k| k.text.as_str()),
+            k.domain.as_ref().map(|k| k.fp as i64),
+            k.name.as_ref().map(|k| k.text.as_str()),
+            k.name.as_ref().map(|k| k.fp as i64),
+        ])?;
+    }
+    super::meta_set(conn, "populations_stale", "1")
+}
 
 /// Brings the database up to `SCHEMA_VERSION`, each step in its own transaction.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
@@ -365,6 +434,9 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        if i + 1 == REKEY_AT {
+            rekey_records(&tx)?;
+        }
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;
         tx.commit()?;
     }

@@ -1,6 +1,7 @@
 //! SQLite storage: the connection, migrations and queries. No policy lives here: the engine
 //! decides who may read or write what, then calls these functions.
 
+pub mod columns;
 pub mod crm_sync;
 pub mod exports;
 pub mod federation;

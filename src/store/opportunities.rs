@@ -70,15 +70,16 @@ pub struct Deal {
     pub close_date: Option<String>,
     pub is_won: Option<bool>,
     pub is_closed: Option<bool>,
-    /// The record's key fingerprint (None: the record has no match key).
-    pub key_fp: Option<u64>,
+    /// The record's key fingerprints (0: no such key).
+    pub domain_fp: u64,
+    pub name_fp: u64,
 }
 
 /// Every deal of an org, in one query.
 pub fn of_org(conn: &Connection, org: i64) -> rusqlite::Result<Vec<Deal>> {
     conn.prepare(
         "SELECT o.id, o.record_id, o.external_id, o.name, o.stage, o.amount, o.currency,
-                o.open_date, o.close_date, o.is_won, o.is_closed, r.key_fp
+                o.open_date, o.close_date, o.is_won, o.is_closed, r.domain_fp, r.name_fp
          FROM opportunities o JOIN records r ON r.id = o.record_id
          WHERE o.org_id = ?1 ORDER BY o.id",
     )?
@@ -95,7 +96,8 @@ pub fn of_org(conn: &Connection, org: i64) -> rusqlite::Result<Vec<Deal>> {
             close_date: r.get(8)?,
             is_won: r.get(9)?,
             is_closed: r.get(10)?,
-            key_fp: r.get::<_, Option<i64>>(11)?.map(|v| v as u64),
+            domain_fp: r.get::<_, Option<i64>>(11)?.map_or(0, |v| v as u64),
+            name_fp: r.get::<_, Option<i64>>(12)?.map_or(0, |v| v as u64),
         })
     })?
     .collect()

@@ -93,8 +93,13 @@ pub fn store_members(conn: &Connection, id: i64, keys: &PopKeys) -> rusqlite::Re
         |r| r.get(0),
     )?;
     conn.execute(
-        "UPDATE populations SET members = ?2, record_count = ?3, version = ?4 WHERE id = ?1",
-        params![id, keys.to_blob(), keys.len() as i64, version],
+        "UPDATE populations SET record_count = ?2, version = ?3 WHERE id = ?1",
+        params![id, keys.len() as i64, version],
+    )?;
+    conn.execute(
+        "INSERT INTO population_members (population_id, members) VALUES (?1, ?2)
+         ON CONFLICT (population_id) DO UPDATE SET members = excluded.members",
+        params![id, keys.to_blob()],
     )?;
     Ok(())
 }
@@ -109,11 +114,12 @@ pub fn version(conn: &Connection, id: i64) -> rusqlite::Result<Option<i64>> {
 /// The stored key vector and its version, read in one statement.
 pub fn members(conn: &Connection, id: i64) -> rusqlite::Result<Option<(i64, PopKeys)>> {
     conn.query_row(
-        "SELECT version, members FROM populations WHERE id = ?1",
+        "SELECT p.version, m.members FROM populations p
+         LEFT JOIN population_members m ON m.population_id = p.id WHERE p.id = ?1",
         [id],
         |r| {
             let v: i64 = r.get(0)?;
-            let blob = r.get_ref(1)?.as_blob()?;
+            let blob = r.get_ref(1)?.as_blob_or_null()?.unwrap_or_default();
             Ok((v, PopKeys::from_blob(blob)))
         },
     )

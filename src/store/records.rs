@@ -1,6 +1,6 @@
 //! Data sources and records.
 
-use crate::matching::{KeyKind, MatchKey};
+use crate::matching::{Member, RecordKeys};
 use crate::model::{DataSource, Record, SourceKind};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -83,6 +83,7 @@ pub fn touch_source(
 
 /// Removes a source's records (and, by cascade, their opportunities) before a re-import.
 pub fn clear_source(conn: &Connection, source: i64) -> rusqlite::Result<usize> {
+    super::columns::clear(conn, source)?;
     conn.execute("DELETE FROM records WHERE source_id = ?1", [source])
 }
 
@@ -107,8 +108,8 @@ impl<'c> RecordInserter<'c> {
         Ok(RecordInserter {
             conn,
             stmt: conn.prepare(
-                "INSERT INTO records (org_id, source_id, external_id, name, website, key_kind, key_text, key_fp, fields)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO records (org_id, source_id, external_id, name, website, domain_key, domain_fp, name_key, name_fp, fields)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?,
             org,
             source,
@@ -120,7 +121,7 @@ impl<'c> RecordInserter<'c> {
         external_id: Option<&str>,
         name: &str,
         website: &str,
-        key: Option<&MatchKey>,
+        keys: &RecordKeys,
         fields_json: &str,
     ) -> rusqlite::Result<i64> {
         self.stmt.execute(params![
@@ -129,17 +130,17 @@ impl<'c> RecordInserter<'c> {
             external_id,
             name,
             website,
-            key.map(|k| k.kind as i64),
-            key.map(|k| k.text.as_str()),
-            key.map(|k| k.fp as i64),
+            keys.domain.as_ref().map(|k| k.text.as_str()),
+            keys.domain.as_ref().map(|k| k.fp as i64),
+            keys.name.as_ref().map(|k| k.text.as_str()),
+            keys.name.as_ref().map(|k| k.fp as i64),
             fields_json
         ])?;
         Ok(self.conn.last_insert_rowid())
     }
 }
 
-const RECORD_COLS: &str =
-    "id, org_id, source_id, external_id, name, website, key_kind, key_text, fields";
+const RECORD_COLS: &str = "id, org_id, source_id, external_id, name, website, domain_key, name_key, fields, domain_fp, name_fp";
 
 fn record_row(r: &Row) -> rusqlite::Result<Record> {
     let fields: String = r.get(8)?;
@@ -150,8 +151,10 @@ fn record_row(r: &Row) -> rusqlite::Result<Record> {
         external_id: r.get(3)?,
         name: r.get(4)?,
         website: r.get(5)?,
-        key_kind: r.get::<_, Option<i64>>(6)?.and_then(KeyKind::from_i64),
-        key_text: r.get(7)?,
+        domain_key: r.get(6)?,
+        name_key: r.get(7)?,
+        domain_fp: r.get::<_, Option<i64>>(9)?.map_or(0, |v| v as u64),
+        name_fp: r.get::<_, Option<i64>>(10)?.map_or(0, |v| v as u64),
         fields: serde_json::from_str(&fields).unwrap_or_default(),
     })
 }
@@ -178,30 +181,76 @@ pub fn records_by_ids(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Re
     Ok(out)
 }
 
-/// Every record of a source, streamed to `f` (for materializing populations).
+/// Every record of a source, streamed to `f`.
 pub fn for_each_in_source(
     conn: &Connection,
     source: i64,
-    mut f: impl FnMut(Record, Option<u64>),
+    mut f: impl FnMut(Record),
 ) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare(&format!(
-        "SELECT {RECORD_COLS}, key_fp FROM records WHERE source_id = ?1"
+        "SELECT {RECORD_COLS} FROM records WHERE source_id = ?1"
     ))?;
     let mut rows = stmt.query([source])?;
     while let Some(r) = rows.next()? {
-        let fp: Option<i64> = r.get(9)?;
-        f(record_row(r)?, fp.map(|v| v as u64));
+        f(record_row(r)?);
     }
     Ok(())
 }
 
-/// Only ids and fingerprints of a source (the fast path for a population without filters).
-pub fn keys_of_source(conn: &Connection, source: i64) -> rusqlite::Result<Vec<(i64, Option<u64>)>> {
-    conn.prepare("SELECT id, key_fp FROM records WHERE source_id = ?1")?
-        .query_map([source], |r| {
-            Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.map(|v| v as u64)))
-        })?
+fn member_row(r: &Row) -> rusqlite::Result<Member> {
+    Ok(Member {
+        record_id: r.get(0)?,
+        domain: r.get::<_, Option<i64>>(1)?.map_or(0, |v| v as u64),
+        name: r.get::<_, Option<i64>>(2)?.map_or(0, |v| v as u64),
+    })
+}
+
+/// Only ids and key fingerprints of a source (the fast path for a population without filters).
+pub fn keys_of_source(conn: &Connection, source: i64) -> rusqlite::Result<Vec<Member>> {
+    conn.prepare("SELECT id, domain_fp, name_fp FROM records WHERE source_id = ?1 ORDER BY id")?
+        .query_map([source], member_row)?
         .collect()
+}
+
+/// The org's records carrying this domain fingerprint (through the index), by id.
+pub fn by_domain_fp(
+    conn: &Connection,
+    org: i64,
+    fp: u64,
+    limit: usize,
+) -> rusqlite::Result<Vec<Record>> {
+    conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLS} FROM records WHERE org_id = ?1 AND domain_fp = ?2 ORDER BY id LIMIT ?3"
+    ))?
+    .query_map(params![org, fp as i64, limit as i64], record_row)?
+    .collect()
+}
+
+/// The org's records carrying this name fingerprint (through the index), by id.
+pub fn by_name_fp(
+    conn: &Connection,
+    org: i64,
+    fp: u64,
+    limit: usize,
+) -> rusqlite::Result<Vec<Record>> {
+    conn.prepare_cached(&format!(
+        "SELECT {RECORD_COLS} FROM records WHERE org_id = ?1 AND name_fp = ?2 ORDER BY id LIMIT ?3"
+    ))?
+    .query_map(params![org, fp as i64, limit as i64], record_row)?
+    .collect()
+}
+
+/// Whether the org's records carry this name with two or more different domains (SPEC §2:
+/// the name is ambiguous there), through the name index.
+pub fn name_ambiguous_in_org(conn: &Connection, org: i64, name_fp: u64) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        // INDEXED BY: for the DISTINCT the planner would otherwise walk the domain index of
+        // the whole org (tens of ms at 1M records) instead of the few rows of this name.
+        "SELECT count(DISTINCT domain_fp) FROM records INDEXED BY records_org_name
+         WHERE org_id = ?1 AND name_fp = ?2",
+    )?
+    .query_row(params![org, name_fp as i64], |r| r.get::<_, i64>(0))
+    .map(|n| n >= 2)
 }
 
 /// The acting org's own records whose name, website or key contains `q` (case-insensitive).
@@ -219,7 +268,7 @@ pub fn search_own(
     );
     conn.prepare(&format!(
         "SELECT {RECORD_COLS} FROM records
-         WHERE source_id IN (SELECT id FROM data_sources WHERE org_id = ?1) AND (name LIKE ?2 ESCAPE '\\' OR website LIKE ?2 ESCAPE '\\' OR key_text LIKE ?2 ESCAPE '\\')
+         WHERE source_id IN (SELECT id FROM data_sources WHERE org_id = ?1) AND (name LIKE ?2 ESCAPE '\\' OR website LIKE ?2 ESCAPE '\\' OR domain_key LIKE ?2 ESCAPE '\\')
          ORDER BY name LIMIT ?3"
     ))?
     .query_map(params![org, like, limit as i64], record_row)?

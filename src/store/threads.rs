@@ -143,12 +143,15 @@ pub fn owners(conn: &Connection, thread: i64) -> rusqlite::Result<Vec<i64>> {
         .collect()
 }
 
-/// One of `org`'s own records by id, exact domain key, or exact (case-insensitive) name; then
-/// records whose name contains `text`. At most `limit` candidates.
+/// One of `org`'s own records by id, domain key (fingerprint `domain_fp`, through the index),
+/// exact (case-insensitive) name among the records with name key fingerprint `name_fp`, or that
+/// name key; then records whose name contains `text`. At most `limit` candidates.
 pub fn find_own_records(
     conn: &Connection,
     org: i64,
     text: &str,
+    domain_fp: Option<u64>,
+    name_fp: Option<u64>,
     limit: usize,
 ) -> rusqlite::Result<Vec<(i64, String, String)>> {
     let t = text.trim();
@@ -168,22 +171,34 @@ pub fn find_own_records(
             return Ok(v);
         }
     }
-    let lower = t.to_lowercase();
-    let v = q(
-        "SELECT id, name, website FROM records
-         WHERE source_id IN (SELECT id FROM data_sources WHERE org_id = ?1) AND key_kind = 1 AND key_text = ?2 ORDER BY id LIMIT ?3",
-        &lower,
-    )?;
-    if !v.is_empty() {
-        return Ok(v);
+    if let Some(fp) = domain_fp {
+        let v = q(
+            "SELECT id, name, website FROM records WHERE org_id = ?1 AND domain_fp = ?2 ORDER BY id LIMIT ?3",
+            &(fp as i64),
+        )?;
+        if !v.is_empty() {
+            return Ok(v);
+        }
     }
-    let v = q(
-        "SELECT id, name, website FROM records
-         WHERE source_id IN (SELECT id FROM data_sources WHERE org_id = ?1) AND name = ?2 COLLATE NOCASE ORDER BY id LIMIT ?3",
-        &t,
-    )?;
-    if !v.is_empty() {
-        return Ok(v);
+    if let Some(fp) = name_fp {
+        let same: Vec<(i64, String, String)> = conn
+            .prepare_cached(
+                "SELECT id, name, website FROM records WHERE org_id = ?1 AND name_fp = ?2 ORDER BY id LIMIT 1000",
+            )?
+            .query_map(params![org, fp as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let exact: Vec<_> = same
+            .iter()
+            .filter(|(_, n, _)| n.eq_ignore_ascii_case(t))
+            .take(limit)
+            .cloned()
+            .collect();
+        if !exact.is_empty() {
+            return Ok(exact);
+        }
+        if !same.is_empty() {
+            return Ok(same.into_iter().take(limit).collect());
+        }
     }
     let like = format!(
         "%{}%",
