@@ -347,6 +347,8 @@ CREATE TABLE fed_oprf_pending (
     blind   BLOB NOT NULL,
     keys    TEXT NOT NULL,
     PRIMARY KEY (link_id, qid)
+);
+"#,
     // 5: two match keys per record (SPEC §2 rewritten): a domain key and a name key, each with
     // its fingerprint; the keys themselves are recomputed from name and website by
     // `rekey_records` right after this step, and every population re-materialized at the next
