@@ -28,9 +28,9 @@
 //!    [`crate::views::View`] and its drawing in `src/views/views.js` ([`views`] attaches the
 //!    `_meta.ui.resourceUri` and serves the `ui://` resource).
 //! 6. Put the tool in one toolset in [`toolsets`] (the server instructions list it from there).
-//! 7. Run `UPDATE_TOOLS=1 cargo test --test tool_catalogue` to write `tools/<name>.json` and the
-//!    README table; review the diff; add calls to the end-to-end tests in `tests/mcp_tools.rs`,
-//!    and to the size test in `tests/mcp_economy.rs` if it needs arguments.
+//! 7. Run `UPDATE_TOOLS=1 cargo test --test mcp tool_catalogue::` to write `tools/<name>.json` and the
+//!    README table; review the diff; add calls to the end-to-end tests in `tests/mcp/mcp_tools.rs`,
+//!    and to the size test in `tests/mcp/mcp_economy.rs` if it needs arguments.
 
 pub mod dashboard;
 pub mod files;

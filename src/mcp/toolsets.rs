@@ -4,7 +4,7 @@
 //! annotations lack `readOnlyHint: true`. The server instructions are generated from this table,
 //! so a tool is described in one place (its own definition) and grouped in one place (here).
 //!
-//! A new tool goes into one toolset below; `tests/mcp_toolsets.rs` fails while it has none.
+//! A new tool goes into one toolset below; `tests/mcp/mcp_economy.rs` fails while it has none.
 
 use rmcp::handler::server::router::tool::ToolRouter;
 

@@ -1,5 +1,5 @@
 //! A small hand-built network for partner_suggestions, partner_influence and new_accounts,
-//! shared by tests/insights.rs. Every number the tests assert is worked out by hand below.
+//! shared by tests/mcp/insights.rs. Every number the tests assert is worked out by hand below.
 //!
 //! Vega (vera@vega.com, the acting org; today 2026-11-23, so the current quarter is 2026-Q4)
 //! has a CRM with accounts Acme, Bolt, Quill (customers), Crane, Delta, Echo, Xeno (prospects)

@@ -1,5 +1,5 @@
 //! The generated network of the adversarial privacy suite (issue 8), shared by the engine-level
-//! suite (tests/privacy_suite.rs) and the MCP one (tests/mcp_privacy_pairs.rs): four online orgs
+//! suite (tests/engine/privacy_suite.rs) and the MCP one (tests/mcp/mcp_privacy_pairs.rs): four online orgs
 //! and two offline partners, every sharing level, hidden populations, partnerships active,
 //! invited, declined and revoked, canaries in every record, field, message and email, and the
 //! canaries each viewer must never see.

@@ -1,6 +1,6 @@
 """A third-party client against `partnermap serve`: the official MCP Python SDK (`mcp` on PyPI)
 over streamable HTTP with a bearer token. Lists the tools, calls whoami and list_partners, and
-prints one JSON line with what it saw (tests/mcp_http.rs checks it).
+prints one JSON line with what it saw (tests/mcp/mcp_http.rs checks it).
 
 usage: python3 mcp_http_client.py URL TOKEN
 """

@@ -1,5 +1,5 @@
 //! The hand-built Partner Score network of tests/data/score (see gen.py there), shared by the
-//! engine tests (tests/score.rs) and the MCP end-to-end tests (tests/mcp_score.rs).
+//! engine tests (tests/engine/score.rs) and the MCP end-to-end tests (tests/mcp/mcp_score.rs).
 //!
 //! Vega (the acting org, vera@vega.com) has closed deals in four groups, all inside the 365 days
 //! ending 2026-11-23 (plus one 2024 deal outside):

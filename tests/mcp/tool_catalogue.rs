@@ -1,6 +1,6 @@
 //! The tool catalogue: `tools/<name>.json` holds each tool definition exactly as `tools/list`
 //! returns it, and README.md's tool table is generated from the same definitions. A definition
-//! that drifts from its file fails here; `UPDATE_TOOLS=1 cargo test --test tool_catalogue`
+//! that drifts from its file fails here; `UPDATE_TOOLS=1 cargo test --test mcp tool_catalogue::`
 //! rewrites the files (review the diff: it is the contract with every MCP client).
 
 use serde_json::Value;
@@ -68,7 +68,7 @@ fn tool_files_match_definitions() {
     }
     assert!(
         problems.is_empty(),
-        "tool catalogue drift (run UPDATE_TOOLS=1 cargo test --test tool_catalogue and review):\n{}",
+        "tool catalogue drift (run UPDATE_TOOLS=1 cargo test --test mcp tool_catalogue:: and review):\n{}",
         problems.join("\n")
     );
 }
@@ -151,7 +151,7 @@ fn readme_tool_table_is_generated() {
             std::fs::write(&path, updated).unwrap();
         } else {
             panic!(
-                "README.md's tool table is out of date: run UPDATE_TOOLS=1 cargo test --test tool_catalogue"
+                "README.md's tool table is out of date: run UPDATE_TOOLS=1 cargo test --test mcp tool_catalogue::"
             );
         }
     }

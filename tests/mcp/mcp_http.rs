@@ -4,10 +4,9 @@
 //! acting users (two tokens, two orgs, never each other's data, no session hijack), file tools
 //! off without `PARTNERMAP_FILES`, 50 concurrent sessions × 200 calls, SIGTERM during a call,
 //! and a third-party client (the official Python SDK). The full tool tour over HTTP is in
-//! tests/mcp_tools.rs.
+//! tests/mcp/mcp_tools.rs.
 
-mod mcp_common;
-
+use crate::mcp_common;
 use mcp_common::*;
 use serde_json::{Value, json};
 

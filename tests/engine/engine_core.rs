@@ -1,8 +1,7 @@
 //! Issue 2: two orgs and an offline partner built from the CSV files in tests/data/core;
 //! overlap counts checked against hand-counted expectations, from both sides; nothing leaks.
 
-mod common;
-
+use crate::common;
 use common::*;
 use partnermap::engine::{ImportSpec, NewPopulation};
 use partnermap::model::{

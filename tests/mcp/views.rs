@@ -6,8 +6,7 @@
 //! The browser part needs node, Debian's chromium and `npm ci` in tests/browser (.ci/run installs
 //! them); without them it is skipped loudly, except under CI=true where it fails.
 
-mod mcp_common;
-
+use crate::mcp_common;
 use mcp_common::*;
 use partnermap::views::{self, View};
 use rmcp::ServiceExt;

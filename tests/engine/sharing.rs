@@ -12,8 +12,7 @@
 //! Vela) are Initech, Pied Piper, Massive Dynamic. Seen from Pico the same cell is 3, and
 //! Vela's greenfield customers are Hooli and Vandelay.
 
-mod common;
-
+use crate::common;
 use chrono::{DateTime, Utc};
 use common::{add_user, data, import, population};
 use partnermap::engine::{

@@ -8,9 +8,8 @@
 //!   G2: 10 won (1000 USD at EUR .8/GBP .5/JPY 150, 60 days) + 10 lost — Lyra's customers
 //!   G3: 10 won (500 USD, 90 days) + 30 lost         — Draco's customers
 
-mod common;
-mod score_net;
-
+use crate::common;
+use crate::score_net;
 use common::data;
 use partnermap::Engine;
 use partnermap::engine::{NewPopulation, PartnerScore, TopSort};

@@ -3,8 +3,7 @@
 //! address and connects out (`accept CODE`, `sync`). Each result is compared with the same two
 //! organizations partnered inside one database.
 
-mod common;
-
+use crate::common;
 use partnermap::Engine;
 use partnermap::engine::{InitOrg, ReportQuery};
 use partnermap::federation::{identity::InstanceId, net, ops, wire};

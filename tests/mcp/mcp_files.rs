@@ -4,8 +4,7 @@
 //! files are private whatever the umask, and a request too deep to parse gets an answer.
 #![allow(deprecated)] // MCP roots: deprecated by SEP-2577, still what clients use
 
-mod mcp_common;
-
+use crate::mcp_common;
 use mcp_common::*;
 use rmcp::model::{
     ClientCapabilities, Implementation, InitializeRequestParams, ListRootsResult, Root,

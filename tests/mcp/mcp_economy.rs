@@ -4,8 +4,7 @@
 //! context window on the demo network (every read tool at its default arguments ≤ 12,000
 //! characters, at its largest `limit` ≤ 40,000; `limit: 0` refused; no non-standard format).
 
-mod mcp_common;
-
+use crate::mcp_common;
 use mcp_common::*;
 use partnermap::mcp::{self, ToolsetOptions, toolsets};
 use serde_json::{Value, json};

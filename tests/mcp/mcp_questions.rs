@@ -3,8 +3,7 @@
 //! the facts the answer needs, and what it all costs in the model's context. Each question must
 //! be answered in at most 3 calls and 16,000 characters of tool output in all.
 
-mod mcp_common;
-
+use crate::mcp_common;
 use mcp_common::{Client, connect};
 use serde_json::{Value, json};
 

@@ -1,8 +1,7 @@
 //! An export creates a new file only: never over a regular file, a directory, a link or a
 //! device, and never the database or its side files; the file is private (0600).
 
-mod common;
-
+use crate::common;
 use common::*;
 use partnermap::Error;
 use partnermap::engine::ReportQuery;

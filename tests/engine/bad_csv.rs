@@ -1,7 +1,6 @@
 //! Issue 2: each malformed CSV gives a clear error and leaves the database exactly as it was.
 
-mod common;
-
+use crate::common;
 use common::*;
 use partnermap::Error;
 use partnermap::engine::ImportSpec;

@@ -2,12 +2,11 @@
 //! tests/data/score (tests/score_net) is built through the library, then served by the built
 //! binary (`partnermap mcp`) to an rmcp client acting as Vega's admin. Every successful call's
 //! `structuredContent` is checked against the tool's `outputSchema` (mcp_common's validator);
-//! the expected numbers are the hand-computed ones of tests/score.rs.
+//! the expected numbers are the hand-computed ones of tests/engine/score.rs.
 
-mod common;
-mod mcp_common;
-mod score_net;
-
+use crate::common;
+use crate::mcp_common;
+use crate::score_net;
 use mcp_common::{Client, connect};
 use partnermap::model::Role;
 use rmcp::model::GetPromptRequestParams;
@@ -53,7 +52,7 @@ fn score_file(name: &str) -> String {
 }
 
 /// The network's database, closed: the score network plus a member (for a permission check) and
-/// a recent thread with Orion about Open One (as in tests/score.rs), which lifts Orion in the
+/// a recent thread with Orion about Open One (as in tests/engine/score.rs), which lifts Orion in the
 /// deal navigator. Built off the async runtime (the exchange-rate update blocks on its own).
 fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
     let net = network();

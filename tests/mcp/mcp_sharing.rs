@@ -9,8 +9,7 @@
 //! Enterprises, Hooli and its Prospects Globex Corporation, Beta Only. Counted by hand:
 //! Alpha Customers × Beta Customers = {acme, hooli}; Alpha Customers × Beta Prospects = {globex}.
 
-mod mcp_common;
-
+use crate::mcp_common;
 use mcp_common::*;
 use partnermap::Engine;
 use rmcp::model::ReadResourceRequestParams;

@@ -3,9 +3,8 @@
 //! sync_partner exchanges, and list_partners / get_partner / get_overlaps show the remote
 //! partner like any other.
 
-mod common;
-mod mcp_common;
-
+use crate::common;
+use crate::mcp_common;
 use mcp_common::{ANN, BIN, BOB, connect};
 use partnermap::Engine;
 use partnermap::engine::InitOrg;

@@ -2,9 +2,8 @@
 //! tools over the built binary, and the CLI verbs, on the hand-built network of
 //! tests/insights_net (every expected number is worked out there and below).
 
-mod insights_net;
-mod mcp_common;
-
+use crate::insights_net;
+use crate::mcp_common;
 use insights_net::{NOW, VERA, network};
 use partnermap::engine::{InfluenceGroup, Measures, Period, SuggestionSignal, SuggestionStatus};
 use partnermap::model::{PopulationType, SharingLevel};

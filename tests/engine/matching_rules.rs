@@ -5,8 +5,7 @@
 //! name, unless the name is ambiguous on the other side) — from both sides; and the upgrade of
 //! a database keyed by the old rule.
 
-mod common;
-
+use crate::common;
 use common::*;
 use partnermap::Engine;
 use partnermap::engine::{InitOrg, ReportQuery};

@@ -4,8 +4,7 @@
 //! zero-width character, or an unbounded string; (b) export_report's CSV neutralizes formula
 //! injection (such cells start with `'`).
 
-mod mcp_common;
-
+use crate::mcp_common;
 use mcp_common::*;
 use serde_json::{Value, json};
 

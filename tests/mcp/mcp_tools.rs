@@ -4,8 +4,7 @@
 //! `initialize` handshake and once with `server/discover` at the newest protocol version, over
 //! stdio (`partnermap mcp`) and over streamable HTTP (`partnermap serve` with a bearer token).
 
-mod mcp_common;
-
+use crate::mcp_common;
 use mcp_common::*;
 use rmcp::model::{GetPromptRequestParams, ProtocolVersion, ReadResourceRequestParams};
 use serde_json::{Value, json};

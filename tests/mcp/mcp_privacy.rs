@@ -3,8 +3,7 @@
 //! revocation, no hidden population, nothing of the other's offline partners, errors that do not
 //! tell whether something of another org exists.
 
-mod mcp_common;
-
+use crate::mcp_common;
 use mcp_common::*;
 use partnermap::model::{Sharing, SharingLevel};
 use partnermap::{Engine, store};

@@ -8,8 +8,7 @@
 //! - an invitation accepted and withdrawn at once;
 //! - an offline partner deleted while a CSV is uploaded for it.
 
-mod mcp_common;
-
+use crate::mcp_common;
 use mcp_common::*;
 use serde_json::{Value, json};
 use std::path::Path;

@@ -5,8 +5,7 @@
 //! The reader also sees the writer's changes: its cached population key vectors are invalidated
 //! by writes made in the other process.
 
-mod mcp_common;
-
+use crate::mcp_common;
 use mcp_common::*;
 use serde_json::{Value, json};
 use std::fmt::Write as _;

@@ -13,11 +13,10 @@
 //! - no string in the output carries a control character or runs unbounded;
 //! - a call that failed left the database exactly as it was (`store::dump`).
 //!
-//! Cases per tool: 96 by default; `FUZZ_CASES=2000 cargo test --test mcp_fuzz -- --nocapture`
+//! Cases per tool: 96 by default; `FUZZ_CASES=2000 cargo test --test mcp mcp_fuzz:: -- --nocapture`
 //! runs longer by hand.
 
-mod mcp_common;
-
+use crate::mcp_common;
 use mcp_common::*;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -597,7 +596,7 @@ fn setup() -> (Network, Fuzz, Vec<String>) {
         "id,name,website,type\nA1,Acme Corp,acme.com,Customer\n",
     )
     .unwrap();
-    // A special file an export must never replace (tests/export_paths.rs covers pipes too).
+    // A special file an export must never replace (tests/engine/export_paths.rs covers pipes too).
     std::os::unix::fs::symlink(&good, dir.join("link.csv")).unwrap();
     let opps = dir.join("opps.csv");
     std::fs::write(
@@ -752,7 +751,7 @@ fn every_tool_survives_random_and_hostile_arguments() {
 /// JSON nested deep in one argument. Up to well past any real use (120 levels) the call gets an
 /// answer; past serde_json's recursion limit (128 levels for the whole message) the line is not
 /// JSON the server can parse: the server's stdio guard answers it with a JSON-RPC parse error
-/// (`id: null`, see `tests/mcp_files.rs`), which a client cannot match to its call, so here the
+/// (`id: null`, see `tests/mcp/mcp_files.rs`), which a client cannot match to its call, so here the
 /// call looks unanswered. Either way the server keeps going and the database is unchanged.
 #[test]
 fn deep_nesting_gets_an_answer_or_is_ignored_and_the_server_lives_on() {

@@ -1,9 +1,8 @@
 //! CRM connectors against fake HubSpot and Salesforce servers on 127.0.0.1 (tests/crm_fake,
 //! whose header cites the vendor documentation each answer's shape comes from).
 
-mod crm_fake;
-mod mcp_common;
-
+use crate::crm_fake;
+use crate::mcp_common;
 use chrono::NaiveDate;
 use crm_fake::{FakeHubspot, FakeSalesforce, Fault, HsObject, Server, iso, sf_stamp};
 use partnermap::Engine;

@@ -8,9 +8,8 @@
 //! it itself; an error about another org's population must read the same as one about a
 //! population that does not exist.
 
-mod mcp_common;
-mod privacy_net;
-
+use crate::mcp_common;
+use crate::privacy_net;
 use mcp_common::*;
 use privacy_net::*;
 use serde_json::{Value, json};

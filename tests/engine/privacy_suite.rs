@@ -6,8 +6,7 @@
 //! cursors and guessed account names), the outputs and error messages are searched for canaries
 //! the viewer may not learn under SPEC §3.
 
-mod privacy_net;
-
+use crate::privacy_net;
 use partnermap::engine::{ReportQuery, TopSort};
 use partnermap::model::{Actor, RequestDirection};
 use privacy_net::*;

@@ -1,8 +1,7 @@
 //! Issue 8 (part): crash safety, two processes on one database, and property tests over
 //! CSV import (random bytes, ragged rows, huge fields): no panic, a clear error, nothing lost.
 
-mod common;
-
+use crate::common;
 use common::*;
 use partnermap::Error;
 use partnermap::engine::ImportSpec;
