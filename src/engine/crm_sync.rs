@@ -518,16 +518,9 @@ impl Engine {
                     Some(r) => {
                         let (base, _) = &base_of[&r.id];
                         if r.name != a.name || r.website != a.website || *base != a.fields {
-                            let key = keyer.key(&a.name, &a.website);
+                            let keys = keyer.keys(&a.name, &a.website);
                             // Fields are rewritten with the derived ones below.
-                            sql::update_record(
-                                &tx,
-                                r.id,
-                                &a.name,
-                                &a.website,
-                                key.as_ref(),
-                                &r.fields,
-                            )?;
+                            sql::update_record(&tx, r.id, &a.name, &a.website, &keys, &r.fields)?;
                             base_of.insert(r.id, (a.fields.clone(), r.fields.clone()));
                             changes.updated.push(r.id);
                             a_updated += 1;
@@ -671,6 +664,8 @@ impl Engine {
 
         let populations_refreshed = store::populations::of_source(&tx, source_id)?.len();
         if full || !changes.is_empty() {
+            // Records changed in place: the source's column side tables are rebuilt from them.
+            store::columns::clear(&tx, source_id)?;
             refresh_source(&tx, source_id)?;
             store::records::touch_source(&tx, source_id, Some("name"), Some("website"), &now)?;
         }

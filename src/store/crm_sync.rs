@@ -1,7 +1,7 @@
 //! CRM connectors: the connection state of an org, and the row-level upserts a sync makes on
 //! its `crm` data source (records and deals keep their ids across syncs).
 
-use crate::matching::MatchKey;
+use crate::matching::RecordKeys;
 use crate::store::opportunities::NewOpportunity;
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -120,20 +120,22 @@ pub fn update_record(
     id: i64,
     name: &str,
     website: &str,
-    key: Option<&MatchKey>,
+    keys: &RecordKeys,
     fields_json: &str,
 ) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "UPDATE records SET name = ?2, website = ?3, key_kind = ?4, key_text = ?5, key_fp = ?6, fields = ?7
+        "UPDATE records SET name = ?2, website = ?3, domain_key = ?4, domain_fp = ?5,
+                name_key = ?6, name_fp = ?7, fields = ?8
          WHERE id = ?1",
     )?
     .execute(params![
         id,
         name,
         website,
-        key.map(|k| k.kind as i64),
-        key.map(|k| k.text.as_str()),
-        key.map(|k| k.fp as i64),
+        keys.domain.as_ref().map(|k| k.text.as_str()),
+        keys.domain.as_ref().map(|k| k.fp as i64),
+        keys.name.as_ref().map(|k| k.text.as_str()),
+        keys.name.as_ref().map(|k| k.fp as i64),
         fields_json
     ])?;
     Ok(())

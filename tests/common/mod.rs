@@ -87,6 +87,11 @@ pub fn add_user(
 
 /// Alpha (customers, prospects, all) and Beta (Customers, Pipeline), not yet partnered.
 pub fn two_orgs() -> Net {
+    two_orgs_from("core/alpha.csv")
+}
+
+/// [`two_orgs`] with Alpha's CRM from another file of `tests/data`.
+pub fn two_orgs_from(alpha_csv: &str) -> Net {
     let dir = tempfile::tempdir().unwrap();
     let mut engine = Engine::open(&dir.path().join("pm.db")).unwrap();
     let alpha = engine
@@ -107,14 +112,7 @@ pub fn two_orgs() -> Net {
             plan: Plan::Connector,
         })
         .unwrap();
-    import(
-        &mut engine,
-        &alpha,
-        "core/alpha.csv",
-        "crm",
-        "Company",
-        "Website",
-    );
+    import(&mut engine, &alpha, alpha_csv, "crm", "Company", "Website");
     population(
         &mut engine,
         &alpha,
@@ -168,7 +166,12 @@ pub fn two_orgs() -> Net {
 
 /// Alpha and Beta with an active partnership.
 pub fn partnered() -> Net {
-    let mut n = two_orgs();
+    partnered_from("core/alpha.csv")
+}
+
+/// [`partnered`] with Alpha's CRM from another file of `tests/data`.
+pub fn partnered_from(alpha_csv: &str) -> Net {
+    let mut n = two_orgs_from(alpha_csv);
     n.engine.invite(&n.alpha, "beta.io").unwrap();
     n.engine
         .respond_to_invitation(&n.beta, "Alpha", true)

@@ -384,7 +384,7 @@ fn pop(
 fn source_rows(e: &Engine) -> (Vec<String>, Vec<String>) {
     let conn = e.conn();
     let recs = conn
-        .prepare("SELECT r.external_id, r.name, r.website, r.key_kind, r.key_text, 0, r.fields FROM records r JOIN data_sources s ON s.id = r.source_id WHERE s.kind = 'crm' ORDER BY external_id")
+        .prepare("SELECT r.external_id, r.name, r.website, r.domain_key, r.name_key, 0, r.fields FROM records r JOIN data_sources s ON s.id = r.source_id WHERE s.kind = 'crm' ORDER BY external_id")
         .unwrap()
         .query_map([], |r| {
             Ok(format!(
@@ -392,7 +392,7 @@ fn source_rows(e: &Engine) -> (Vec<String>, Vec<String>) {
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, String>(2)?,
-                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, Option<String>>(3)?,
                 r.get::<_, Option<String>>(4)?,
                 r.get::<_, Option<i64>>(5)?,
                 r.get::<_, String>(6)?
