@@ -202,27 +202,9 @@ fn demo_calls(partner: i64, account: i64, mine: i64, theirs: i64) -> BTreeMap<&'
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_read_tool_fits_a_context_window_on_the_demo_network() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, user) = demo_network();
     let db = tmp.path().join("demo.db");
-    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-    let summary = partnermap::demo::build(
-        &db,
-        &partnermap::demo::Options {
-            seed: partnermap::demo::DEFAULT_SEED,
-            scale: 1.0,
-            today: Some(day),
-            progress: false,
-        },
-    )
-    .unwrap();
-    let user = summary.acting_user.email.clone();
-    let c = connect(
-        &db,
-        &user,
-        &[("PARTNERMAP_NOW", "2026-11-20T12:00:00Z")],
-        false,
-    )
-    .await;
+    let c = connect(&db, &user, &[("PARTNERMAP_NOW", DEMO_NOW)], false).await;
 
     // The partner with the most overlaps, an account it has, and its largest report cell.
     let top = c

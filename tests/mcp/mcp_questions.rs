@@ -4,7 +4,7 @@
 //! be answered in at most 3 calls and 16,000 characters of tool output in all.
 
 use crate::mcp_common;
-use mcp_common::{Client, connect};
+use mcp_common::{Client, DEMO_NOW, connect, demo_network};
 use serde_json::{Value, json};
 
 const MAX_CALLS: usize = 3;
@@ -63,26 +63,14 @@ fn arr(v: &Value) -> &Vec<Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seven_everyday_questions_fit_in_three_calls_and_16k_characters() {
-    let tmp = tempfile::tempdir().unwrap();
+    let (tmp, user) = demo_network();
     let db = tmp.path().join("demo.db");
-    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
-    let summary = partnermap::demo::build(
-        &db,
-        &partnermap::demo::Options {
-            seed: partnermap::demo::DEFAULT_SEED,
-            scale: 1.0,
-            today: Some(day),
-            progress: false,
-        },
-    )
-    .unwrap();
-    let user = summary.acting_user.email.clone();
     // What a model is offered by default (not the test harness's `all`).
     let c = connect(
         &db,
         &user,
         &[
-            ("PARTNERMAP_NOW", "2026-11-20T12:00:00Z"),
+            ("PARTNERMAP_NOW", DEMO_NOW),
             ("PARTNERMAP_TOOLSETS", "default"),
         ],
         false,

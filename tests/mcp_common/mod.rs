@@ -678,3 +678,23 @@ fn the_validator_rejects_what_it_should() {
     assert!(validate(&schema, &json!({"a": 1, "c": [{"x": 1}]}), "$").is_err());
     assert!(validate(&schema, &json!([1]), "$").is_err());
 }
+
+/// The full demo network as of 2026-11-20 (connect with `PARTNERMAP_NOW` =
+/// [`DEMO_NOW`]), in `demo.db` of a new temporary folder; and the user it acts as.
+pub fn demo_network() -> (tempfile::TempDir, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let summary = partnermap::demo::build(
+        &tmp.path().join("demo.db"),
+        &partnermap::demo::Options {
+            seed: partnermap::demo::DEFAULT_SEED,
+            scale: 1.0,
+            today: Some(chrono::NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()),
+            progress: false,
+        },
+    )
+    .unwrap();
+    (tmp, summary.acting_user.email.clone())
+}
+
+/// The clock of [`demo_network`].
+pub const DEMO_NOW: &str = "2026-11-20T12:00:00Z";
