@@ -35,7 +35,7 @@
   const overlaps = list(data, "overlaps");
   if (overlaps.length) {
     const s = section("overlaps", "Overlaps");
-    const pick = el("select", { id: "pm-partner" }, overlaps.map((o, i) => el("option", { value: String(i) }, name(o, "partner") || "Partner " + (i + 1))));
+    const pick = el("select", { id: "pm-partner" }, overlaps.map((o, i) => el("option", { value: String(i) }, name(o, "partner") || name(o) || "Partner " + (i + 1))));
     const holder = el("div", { class: "pm-holder" });
     const draw = () => PM.render("overlaps", holder, overlaps[Number(pick.value) || 0]);
     pick.addEventListener("change", draw);

@@ -122,7 +122,7 @@ const PM = (() => {
 
   function overlaps(root, d) {
     const cells = list(d, "cells");
-    const partner = name(d, "partner") || "the partner";
+    const partner = name(d, "partner") || name(d) || "the partner";
     const rows = [], cols = [], rowIx = new Map(), colIx = new Map();
     const key = (p) => idOf(p) || "n:" + name(p);
     for (const c of cells) {

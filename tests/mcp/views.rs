@@ -363,7 +363,12 @@ fn check_overlaps(dom: &Value, result: &Value) {
     let drawn = dom["heat"]["cells"].as_array().unwrap();
     assert_eq!(drawn.len(), cells.len());
     assert_eq!(dom["heat"]["focusable"], json!(cells.len()));
-    let partner = s(&result["partner"]);
+    // The partner's name: top-level `partner_supplied.name` (or a plain `partner`).
+    let partner = match s(&result["partner"]) {
+        p if p.is_empty() => name_of(result),
+        p => p,
+    };
+    assert!(!partner.is_empty(), "{result}");
     assert_eq!(s(&dom["title"]), format!("Overlaps with {partner}"));
     for c in cells {
         let label = format!(
