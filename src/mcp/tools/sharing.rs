@@ -404,8 +404,10 @@ pub struct ListShareRequestsIn {
     pub limit: usize,
 }
 
+/// What shapes an account-mapping report's rows: the cell of the matrix, filters, columns and
+/// sort. account_mapping_report and export_report both take it (flattened).
 #[derive(Debug, Deserialize, JsonSchema)]
-pub struct ReportIn {
+pub struct ReportArgs {
     /// The partner (id, name or domain).
     #[serde(deserialize_with = "super::id_or_name")]
     pub partner: String,
@@ -424,6 +426,44 @@ pub struct ReportIn {
     /// A field to sort by: "name", "-employees" or "employees desc" for descending, "partner.owner". Empty: matched accounts by name, then greenfield.
     #[serde(default)]
     pub sort: String,
+}
+
+impl ReportArgs {
+    /// The cursor scope of a report: the arguments that decide its rows (not the page size);
+    /// names are case-insensitive, as the engine resolves them.
+    fn scope(&self) -> String {
+        render::scope_of(
+            "account_mapping_report",
+            &json!([
+                self.partner.trim().to_lowercase(),
+                self.my_population.trim().to_lowercase(),
+                self.partner_population.trim().to_lowercase(),
+                self.filters,
+                self.columns,
+                self.sort.trim()
+            ]),
+        )
+    }
+
+    /// The engine's query for these arguments (the whole report: no page yet).
+    fn query(self) -> ReportQuery {
+        ReportQuery {
+            partner: self.partner,
+            my_population: self.my_population,
+            partner_population: self.partner_population,
+            filters: Value::Array(self.filters.into_iter().map(Value::Object).collect()),
+            columns: (!self.columns.is_empty()).then_some(self.columns),
+            sort: opt_text(self.sort),
+            limit: None,
+            cursor: None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ReportIn {
+    #[serde(flatten)]
+    pub report: ReportArgs,
     /// Page size (1-70, default 20).
     #[serde(default = "default_report_limit")]
     #[schemars(range(min = 1))]
@@ -437,24 +477,8 @@ pub struct ReportIn {
 pub struct ExportIn {
     /// The full path of a new CSV file, inside a folder partnermap may use (the client's roots, PARTNERMAP_FILES, else Downloads); an existing file is never replaced.
     pub path: String,
-    /// The partner (id, name or domain).
-    #[serde(deserialize_with = "super::id_or_name")]
-    pub partner: String,
-    /// Your population (id or name): the matrix row.
-    #[serde(deserialize_with = "super::id_or_name")]
-    pub my_population: String,
-    /// The partner's population (id or name): the matrix column.
-    #[serde(deserialize_with = "super::id_or_name")]
-    pub partner_population: String,
-    /// As in account_mapping_report.
-    #[serde(default)]
-    pub filters: Vec<Map<String, Value>>,
-    /// As in account_mapping_report.
-    #[serde(default)]
-    pub columns: Vec<String>,
-    /// As in account_mapping_report.
-    #[serde(default)]
-    pub sort: String,
+    #[serde(flatten)]
+    pub report: ReportArgs,
     /// Rows to export (1-1000), from `cursor` on. 0: every row of the report (or, with a cursor, a page of 50).
     #[serde(default)]
     pub limit: usize,
@@ -671,24 +695,10 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<ReportIn>,
     ) -> Result<Json<ReportOut>, String> {
-        let scope = report_scope(
-            &args.partner,
-            &args.my_population,
-            &args.partner_population,
-            &args.filters,
-            &args.columns,
-            &args.sort,
-        );
+        let scope = args.report.scope();
         let offset = render::cursor_offset(&args.cursor, &scope)?;
         let size = render::limit_in(args.limit, REPORT_MAX)?;
-        let mut q = report_query(
-            args.partner,
-            args.my_population,
-            args.partner_population,
-            args.filters,
-            args.columns,
-            args.sort,
-        );
+        let mut q = args.report.query();
         q.limit = Some(size);
         q.cursor = (offset > 0).then(|| crate::engine::report_cursor(offset));
         let r = self
@@ -711,23 +721,9 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<ExportIn>,
     ) -> Result<Json<ExportOut>, String> {
-        let scope = report_scope(
-            &args.partner,
-            &args.my_population,
-            &args.partner_population,
-            &args.filters,
-            &args.columns,
-            &args.sort,
-        );
+        let scope = args.report.scope();
         let offset = render::cursor_offset(&args.cursor, &scope)?;
-        let mut q = report_query(
-            args.partner,
-            args.my_population,
-            args.partner_population,
-            args.filters,
-            args.columns,
-            args.sort,
-        );
+        let mut q = args.report.query();
         if args.limit > 0 || offset > 0 {
             q.limit = Some(match args.limit {
                 0 => render::DEFAULT_PAGE,
@@ -945,49 +941,6 @@ pub(crate) fn thread_out(t: ThreadView, max_messages: usize, my_org: &str) -> Th
             partner: Supplied::new(t.partner.name),
             account: (!mine).then(|| Supplied::new(t.account)),
         },
-    }
-}
-
-/// The cursor scope of a report: the arguments that decide its rows (not the page size); names
-/// are case-insensitive, as the engine resolves them.
-fn report_scope(
-    partner: &str,
-    mine: &str,
-    theirs: &str,
-    filters: &[Map<String, Value>],
-    columns: &[String],
-    sort: &str,
-) -> String {
-    render::scope_of(
-        "account_mapping_report",
-        &json!([
-            partner.trim().to_lowercase(),
-            mine.trim().to_lowercase(),
-            theirs.trim().to_lowercase(),
-            filters,
-            columns,
-            sort.trim()
-        ]),
-    )
-}
-
-fn report_query(
-    partner: String,
-    my_population: String,
-    partner_population: String,
-    filters: Vec<Map<String, Value>>,
-    columns: Vec<String>,
-    sort: String,
-) -> ReportQuery {
-    ReportQuery {
-        partner,
-        my_population,
-        partner_population,
-        filters: Value::Array(filters.into_iter().map(Value::Object).collect()),
-        columns: (!columns.is_empty()).then_some(columns),
-        sort: opt_text(sort),
-        limit: None,
-        cursor: None,
     }
 }
 
