@@ -1,7 +1,9 @@
 //! Partner influence (SPEC §6): how much of the acting org's pipeline was opened, won and lost
 //! in a period on accounts its partners also have. A deal is *with partner* when its account
 //! overlaps a standard population (customers, open opportunities, prospects) of an active
-//! partner that the partner lets the actor see (any level but `hidden`; offline partners: all).
+//! partner that the partner shares with the actor record by record (`overlaps` or `full`;
+//! offline partners: all). A population shared at `counts` gives overlap figures in the matrix
+//! and nothing per deal, so no period or partner filter can isolate one account (SPEC §3).
 //! Only totals leave this module: never a partner's record.
 
 use super::Engine;
@@ -357,11 +359,13 @@ impl Engine {
                     .collect(),
             )
         };
-        // partner -> V's deal records that overlap one of its visible standard populations
+        // partner -> V's deal records that overlap one of its standard populations shared record
+        // by record (overlaps, full, offline): a counts-level population gives matrix figures
+        // only, never a per-deal one (SPEC §3).
         let mut with: Vec<(OrgRef, HashSet<i64>)> = Vec::with_capacity(partners.len());
         for p in &partners {
             let mut records = HashSet::new();
-            for v in self.visible_populations(actor, p)? {
+            for v in self.record_level_populations(actor, p)? {
                 if v.population.pop_type == PopulationType::Custom {
                     continue;
                 }

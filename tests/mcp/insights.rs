@@ -138,17 +138,19 @@ fn influence_splits_deals_by_visible_partner_overlap() {
     let r =
         n.e.partner_influence(&n.vega, q4, None, InfluenceGroup::Partner, 50)
             .unwrap();
-    // With partner = accounts overlapping Orion (Acme: customers, Crane: prospects at counts)
-    // or Umber (Echo). Lyra's customers (Bolt, Delta) are hidden; Nadir is no partner.
-    // with: opened d1 1000 + d4 3000 + d6 700; won d1 + d4; lost d2 (500 EUR = 625 USD).
+    // With partner = accounts in a population a partner shares record by record: Orion's
+    // customers at full (Acme) or Umber's (offline: Echo). Orion's prospects (Crane) are shared
+    // at counts only, which gives overlap figures in the matrix and nothing per deal; Lyra's
+    // customers (Bolt, Delta) are hidden; Nadir is no partner.
+    // with: opened d1 1000 + d6 700; won d1; lost d2 (500 EUR = 625 USD).
     assert_eq!(
         r.totals.with_partner,
-        m(3, 4700, 2, 4000, 1, 625, Some(66.7))
+        m(2, 1700, 1, 1000, 1, 625, Some(50.0))
     );
-    // without: opened d3 2000 + d7 400 + d8 900; won d7; lost d5.
+    // without: opened d3 2000 + d4 3000 + d7 400 + d8 900; won d4 + d7; lost d5.
     assert_eq!(
         r.totals.without_partner,
-        m(3, 3300, 1, 400, 1, 1500, Some(50.0))
+        m(4, 6300, 2, 3400, 1, 1500, Some(66.7))
     );
     assert_eq!(r.partners_counted, 3);
     let rows: Vec<(&str, &Measures)> = r
@@ -160,7 +162,7 @@ fn influence_splits_deals_by_visible_partner_overlap() {
     assert_eq!(
         rows,
         [
-            ("Orion", &m(2, 4000, 2, 4000, 1, 625, Some(66.7))),
+            ("Orion", &m(1, 1000, 1, 1000, 1, 625, Some(50.0))),
             ("Umber", &m(1, 700, 0, 0, 0, 0, None)),
         ]
     );
@@ -189,8 +191,8 @@ fn influence_splits_deals_by_visible_partner_overlap() {
     assert_eq!(
         rows,
         [
-            ("2026-10", &m(2, 4000, 0, 0, 1, 625, Some(0.0))),
-            ("2026-11", &m(1, 700, 2, 4000, 0, 0, Some(100.0))),
+            ("2026-10", &m(1, 1000, 0, 0, 1, 625, Some(0.0))),
+            ("2026-11", &m(1, 700, 1, 1000, 0, 0, Some(100.0))),
             ("2026-12", &m(0, 0, 0, 0, 0, 0, None)),
         ]
     );
@@ -201,11 +203,11 @@ fn influence_splits_deals_by_visible_partner_overlap() {
             .unwrap();
     assert_eq!(
         r.totals.with_partner,
-        m(2, 4000, 2, 4000, 1, 625, Some(66.7))
+        m(1, 1000, 1, 1000, 1, 625, Some(50.0))
     );
     assert_eq!(
         r.totals.without_partner,
-        m(4, 4000, 1, 400, 1, 1500, Some(50.0))
+        m(5, 7000, 2, 3400, 1, 1500, Some(66.7))
     );
     assert_eq!(r.rows.len(), 1);
     // Lyra named: a row of zeros (its only overlaps are hidden).
@@ -243,20 +245,30 @@ fn influence_splits_deals_by_visible_partner_overlap() {
             .to_string();
     assert!(e.contains("not active"), "{e}");
 
-    // Lyra un-hides its customers (counts): Bolt and Delta now count, as Lyra's.
+    // Lyra shows its customers at counts: figures only, no deal counts as Lyra's.
     n.e.set_sharing(&n.lyra, "Vega", "Customers", SharingLevel::Counts, None)
         .unwrap();
     let r =
         n.e.partner_influence(&n.vega, q4, None, InfluenceGroup::Partner, 50)
             .unwrap();
-    // with: + d3 2000, d8 900 opened; + d5 lost 1500. without: only d7.
     assert_eq!(
         r.totals.with_partner,
-        m(5, 7600, 2, 4000, 2, 2125, Some(50.0))
+        m(2, 1700, 1, 1000, 1, 625, Some(50.0))
+    );
+    // At overlaps (record by record): Bolt and Delta now count, as Lyra's.
+    n.e.set_sharing(&n.lyra, "Vega", "Customers", SharingLevel::Overlaps, None)
+        .unwrap();
+    let r =
+        n.e.partner_influence(&n.vega, q4, None, InfluenceGroup::Partner, 50)
+            .unwrap();
+    // with: + d3 2000, d8 900 opened; + d5 lost 1500. without: d4 and d7.
+    assert_eq!(
+        r.totals.with_partner,
+        m(4, 4600, 1, 1000, 2, 2125, Some(33.3))
     );
     assert_eq!(
         r.totals.without_partner,
-        m(1, 400, 1, 400, 0, 0, Some(100.0))
+        m(2, 3400, 2, 3400, 0, 0, Some(100.0))
     );
     let lyra = r
         .rows
@@ -471,8 +483,8 @@ async fn the_three_tools_over_mcp() {
     assert_eq!(
         r["totals"],
         json!({
-            "with_partner": {"opened": 3, "opened_usd": 4700, "won": 2, "won_usd": 4000, "lost": 1, "lost_usd": 625, "win_rate_pct": 66.7},
-            "without_partner": {"opened": 3, "opened_usd": 3300, "won": 1, "won_usd": 400, "lost": 1, "lost_usd": 1500, "win_rate_pct": 50.0}
+            "with_partner": {"opened": 2, "opened_usd": 1700, "won": 1, "won_usd": 1000, "lost": 1, "lost_usd": 625, "win_rate_pct": 50.0},
+            "without_partner": {"opened": 4, "opened_usd": 6300, "won": 2, "won_usd": 3400, "lost": 1, "lost_usd": 1500, "win_rate_pct": 66.7}
         })
     );
     assert_eq!(
@@ -582,7 +594,7 @@ fn the_three_cli_verbs() {
     };
     let v: Value =
         serde_json::from_str(&run(&["influence", "--period", "2026-Q4", "--json"])).unwrap();
-    assert_eq!(v["totals"]["with_partner"]["won_usd"], 4000);
+    assert_eq!(v["totals"]["with_partner"]["won_usd"], 1000);
     let v: Value = serde_json::from_str(&run(&[
         "influence",
         "--from",
@@ -596,10 +608,10 @@ fn the_three_cli_verbs() {
         "--json",
     ]))
     .unwrap();
-    assert_eq!(v["rows"][1]["won"], 2);
+    assert_eq!(v["rows"][1]["won"], 1);
     let text = run(&["influence"]);
     assert!(
-        text.contains("2026-10-01 to 2026-12-31") && text.contains("$4,700"),
+        text.contains("2026-10-01 to 2026-12-31") && text.contains("$1,700"),
         "{text}"
     );
     let v: Value = serde_json::from_str(&run(&["suggestions", "--json"])).unwrap();

@@ -130,7 +130,7 @@ impl PartnermapServer {
     }
 
     #[tool(
-        description = "How much pipeline partners influenced in a period: `period` 2026-Q4 / 2026-11 / 2026, or `from`/`to` (default: this quarter). A deal is with_partner when its account overlaps a population an active partner lets you see. totals: deals opened, won and lost in the period, whole USD, win_rate_pct, with and without partners; rows: one per partner (group_by partner, a deal may count for two) or per month (group_by period).",
+        description = "How much pipeline partners influenced in a period: `period` 2026-Q4 / 2026-11 / 2026, or `from`/`to` (default: this quarter). A deal is with_partner when its account is in a population a partner shares at overlaps or full. totals: deals opened, won and lost in the period, whole USD, win_rate_pct, with and without partners; rows: one per partner (group_by partner, a deal may count for two) or per month (group_by period).",
         annotations(
             title = "Partner influence",
             read_only_hint = true,
