@@ -185,8 +185,7 @@ fn main() {
     );
 
     // Warm: one engine kept open (as `partnermap mcp` does), key vectors and scores cached
-    // after the first call. Add a recommendation here to have it measured the same way (hook
-    // for partner_influence).
+    // after the first call. Add a recommendation here to have it measured the same way.
     let e = Engine::open(&db).unwrap();
     let me = e.actor(Some("me@me-corp.com")).unwrap();
     let as_of = partnermap::engine::parse_as_of("2026-11-23").ok();
@@ -209,6 +208,21 @@ fn main() {
             Box::new(|| {
                 e.deal_navigator(&me, &Default::default(), 50, as_of)
                     .unwrap();
+            }),
+        ),
+        (
+            "partner_influence",
+            Box::new(|| {
+                let q4 = partnermap::engine::Period::parse(Some("2026-Q4"), None, None, e.today())
+                    .unwrap();
+                e.partner_influence(
+                    &me,
+                    q4,
+                    None,
+                    partnermap::engine::InfluenceGroup::Partner,
+                    50,
+                )
+                .unwrap();
             }),
         ),
     ];
