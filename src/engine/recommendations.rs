@@ -207,16 +207,6 @@ impl FromStr for DealSort {
     }
 }
 
-impl DealSort {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DealSort::Help => "help",
-            DealSort::Amount => "amount",
-            DealSort::CloseDate => "close_date",
-        }
-    }
-}
-
 /// What the deal navigator lists: every filter narrows, none widens. `partner`, `label` and
 /// `signal` keep only the recommendations that match them, and only the deals left with one.
 #[derive(Debug, Clone, Default)]

@@ -97,18 +97,13 @@ impl PartnermapServer {
                 let total = all.len();
                 let (rows, _) = render::cap(all, LEADERBOARD);
                 // The quarter's partner-influenced pipeline, as partner_influence gives it.
-                let mut influence = e.partner_influence(
+                let influence = e.partner_influence(
                     a,
                     crate::engine::Period { from, to },
                     None,
                     crate::engine::InfluenceGroup::Partner,
                     LEADERBOARD,
                 )?;
-                for row in &mut influence.rows {
-                    if let Some(p) = &mut row.partner {
-                        p.name = render::clean(&p.name);
-                    }
-                }
                 Ok(json!({
                     "quarter": q,
                     "from": from.to_string(),

@@ -149,18 +149,14 @@ impl PartnermapServer {
             opt_text(args.to),
             opt_text(args.partner),
         );
-        let mut r = self
+        let r = self
             .read(move |e, a| {
                 let p =
                     Period::parse(period.as_deref(), from.as_deref(), to.as_deref(), e.today())?;
                 e.partner_influence(a, p, partner.as_deref(), group, limit)
             })
             .await?;
-        for row in &mut r.rows {
-            if let Some(p) = &mut row.partner {
-                p.name = clean(&p.name);
-            }
-        }
+        // Partner names are cleaned as they are serialized (partner_supplied).
         Ok(Json(r))
     }
 

@@ -7,8 +7,8 @@ use super::opt_text;
 use super::partners::website_unless_domain;
 use crate::engine::{
     AccountRef, DealQuery, DealRecommendation, DealSummary, FxRate, LookupPartner, NavigatorItem,
-    PartnerScore, PipelineAccount, PipelineQuery, Signal, TopPartner, TopSort, as_of_arg,
-    parse_as_of, parse_label,
+    PartnerScore, PipelineAccount, PipelineQuery, TopPartner, TopSort, as_of_arg, parse_as_of,
+    parse_label,
 };
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{
@@ -993,18 +993,10 @@ fn pipeline_account(a: PipelineAccount) -> PipelineAccountOut {
     }
 }
 
-fn signal_name(s: Signal) -> &'static str {
-    match s {
-        Signal::Customer => "customer",
-        Signal::OpenOpportunity => "open_opportunity",
-        Signal::Prospect => "prospect",
-    }
-}
-
 fn recommendation(r: DealRecommendation) -> RecommendationOut {
     RecommendationOut {
         partner: Ref::new(r.partner.id, &r.partner.name),
-        signal: signal_name(r.signal).to_string(),
+        signal: r.signal.as_str().to_string(),
         label: r.label.to_string(),
         recent_thread_at: r
             .recent_thread_activity
