@@ -17,7 +17,7 @@ use curve25519_dalek::scalar::Scalar;
 use hkdf::Hkdf;
 use rayon::prelude::*;
 use rustc_hash::FxHashSet;
-use sha2::{Sha256, Sha512};
+use sha2::{Digest, Sha256, Sha512};
 
 /// A compressed Ristretto255 point, as it travels.
 pub type Pt = [u8; 32];
@@ -36,7 +36,8 @@ fn encode(kind: KeyKind, text: &str) -> Vec<u8> {
 
 /// `H(k)`: the key hashed to the group.
 pub fn hash_key(kind: KeyKind, text: &str) -> RistrettoPoint {
-    RistrettoPoint::hash_from_bytes::<Sha512>(&encode(kind, text))
+    // SHA-512 then the RFC 9496 one-way map: what `hash_from_bytes::<Sha512>` does.
+    RistrettoPoint::from_uniform_bytes(&Sha512::digest(encode(kind, text)).into())
 }
 
 /// A fresh secret scalar (never zero).
