@@ -956,13 +956,28 @@ fn the_cross_rule_across_instances_equals_one_database() {
     let a_db = instance_from(dir.path(), true, "cross/alpha.csv");
     let b_db = instance_from(dir.path(), false, "cross/beta.csv");
     let mut n = common::partnered_from_both("cross/alpha.csv", "cross/beta.csv");
+    // Beta's populations overlap too: a name can be ambiguous in one and not in another of
+    // the populations a record belongs to.
+    {
+        let mut e = Engine::open(&b_db).unwrap();
+        let b = e.actor(Some("bob@beta.io")).unwrap();
+        common::population(&mut e, &b, "Everyone", PopulationType::Custom, json!([]));
+        let lb = n.beta.clone();
+        common::population(
+            &mut n.engine,
+            &lb,
+            "Everyone",
+            PopulationType::Custom,
+            json!([]),
+        );
+    }
     let _served = Served::start(&a_db, &[]);
     let code = ok(cli(&a_db, &["invite", "--remote"], &[]));
     ok(cli(&b_db, &["accept", code.trim()], &[]));
     sync(&b_db, &[]);
     let mut cells: Vec<(&str, &str, bool)> = Vec::new();
     for mine in ["Customers", "Prospects", "All"] {
-        for theirs in ["Customers", "Pipeline"] {
+        for theirs in ["Customers", "Pipeline", "Everyone"] {
             cells.push((mine, theirs, true));
             cells.push((theirs, mine, false));
         }
@@ -972,13 +987,24 @@ fn the_cross_rule_across_instances_equals_one_database() {
     let local = matrix(&n.engine, "ann@alpha.com", "Beta");
     assert_eq!(
         local[&("Customers".to_string(), "Customers".to_string())],
-        6,
-        "Nakatomi, Cyberdyne, Tyrell, Initrode, Oscorp, Stark: {local:?}"
+        7,
+        "Nakatomi, Cyberdyne, Tyrell, Initrode, Oscorp, Gringotts, Stark: {local:?}"
     );
     assert_eq!(
         local[&("All".to_string(), "Customers".to_string())],
-        5,
+        6,
         "Cyberdyne is ambiguous in Alpha's All: {local:?}"
+    );
+    // A name ambiguous in one of Beta's populations and not in another: Soylent Green.
+    let remote = matrix_at(&a_db, "ann@alpha.com", "Beta");
+    assert_eq!(
+        (
+            remote[&("Prospects".to_string(), "Pipeline".to_string())],
+            remote[&("Prospects".to_string(), "Everyone".to_string())],
+        ),
+        (3, 3),
+        "Pipeline: Soylent Green, Globo Gym LLC, Umbrella; Everyone: Cyberdyne LLC, Globo Gym \
+         LLC, Umbrella (Soylent Green is ambiguous there): {remote:?}"
     );
     let (a_levels, b_levels) = (
         [
@@ -989,6 +1015,7 @@ fn the_cross_rule_across_instances_equals_one_database() {
         [
             ("Customers", ["name", "owner"].as_slice()),
             ("Pipeline", ["name", "owner"].as_slice()),
+            ("Everyone", ["name", "owner"].as_slice()),
         ],
     );
     // overlaps everywhere; then full on some populations (rows and opened entries mixed);
@@ -1000,7 +1027,11 @@ fn the_cross_rule_across_instances_equals_one_database() {
                 SharingLevel::Overlaps,
                 SharingLevel::Overlaps,
             ],
-            &[SharingLevel::Overlaps, SharingLevel::Overlaps],
+            &[
+                SharingLevel::Overlaps,
+                SharingLevel::Overlaps,
+                SharingLevel::Overlaps,
+            ],
         ),
         (
             &[
@@ -1008,11 +1039,15 @@ fn the_cross_rule_across_instances_equals_one_database() {
                 SharingLevel::Full,
                 SharingLevel::Overlaps,
             ],
-            &[SharingLevel::Full, SharingLevel::Overlaps],
+            &[
+                SharingLevel::Full,
+                SharingLevel::Overlaps,
+                SharingLevel::Overlaps,
+            ],
         ),
         (
             &[SharingLevel::Full, SharingLevel::Full, SharingLevel::Full],
-            &[SharingLevel::Full, SharingLevel::Full],
+            &[SharingLevel::Full, SharingLevel::Full, SharingLevel::Full],
         ),
     ];
     for (a_step, b_step) in steps {
