@@ -517,6 +517,46 @@ fn reblind_once<'a>(
     Ok(distinct.into_iter().zip(out).collect())
 }
 
+/// The partnership's re-blindings by our scalar, kept in memory between messages: one side's
+/// scalar serves both roles, so the partner's set we count in (as viewer) shares its domain
+/// elements with the partner's query we answer (as owner), and a sync rebuilds several times.
+/// Only a cache of `x·s` for points the partner sent; never stored.
+static REBLINDS: std::sync::Mutex<Option<ReblindCache>> = std::sync::Mutex::new(None);
+/// By (link, scalar): point → point·scalar.
+type ReblindCache = HashMap<(i64, [u8; 32]), HashMap<Pt, Pt>>;
+
+/// [`reblind_once`] through the partnership's cache.
+fn reblind_cached<'a>(
+    link: i64,
+    sets: impl Iterator<Item = &'a Pt>,
+    s: &Scalar,
+) -> std::result::Result<HashMap<Pt, Pt>, psi::BadPoint> {
+    let mut guard = REBLINDS.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = guard
+        .get_or_insert_with(HashMap::new)
+        .entry((link, s.to_bytes()))
+        .or_default();
+    let mut out: HashMap<Pt, Pt> = HashMap::new();
+    let mut missing: Vec<Pt> = Vec::new();
+    for p in sets {
+        match cache.get(p) {
+            Some(q) => {
+                out.insert(*p, *q);
+            }
+            None => missing.push(*p),
+        }
+    }
+    let new = reblind_once(missing.iter(), s)?;
+    // Bounded: what the last few messages needed.
+    if cache.len() + new.len() > 4 * (out.len() + new.len()).max(1 << 16) {
+        cache.clear();
+        cache.extend(out.iter().map(|(p, q)| (*p, *q)));
+    }
+    cache.extend(new.iter().map(|(p, q)| (*p, *q)));
+    out.extend(new);
+    Ok(out)
+}
+
 /// Serializes and queues one message.
 pub fn enqueue(conn: &Connection, link: i64, msg: &Msg, now: &str) -> Result<i64> {
     let body = serde_json::to_vec(msg).expect("serializable");
@@ -584,8 +624,8 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
                 .map(|p| unpack_tuples(&p.points.0, w))
                 .collect::<Result<_>>()?;
             let declared = sets.iter().map(|x| (x.len() * w) as i64).sum();
-            let map =
-                reblind_once(sets.iter().flatten().flatten(), &b).map_err(|_| bad("points"))?;
+            let map = reblind_cached(link.id, sets.iter().flatten().flatten(), &b)
+                .map_err(|_| bad("points"))?;
             let out = pops
                 .iter()
                 .zip(sets)
@@ -1001,7 +1041,7 @@ pub fn rebuild(conn: &Connection, keyer: Keyer, link: &Link, now: &str) -> Resul
             .iter()
             .map(|p| psi::unpack(&p.points.0).map_err(|_| bad("points")))
             .collect::<Result<_>>()?;
-        let map = reblind_once(owner.iter().flatten(), &a).map_err(|_| bad("points"))?;
+        let map = reblind_cached(link.id, owner.iter().flatten(), &a).map_err(|_| bad("points"))?;
         let sets: Vec<FxHashSet<Pt>> = owner
             .iter()
             .map(|y| y.iter().map(|p| map[p]).collect())
