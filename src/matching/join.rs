@@ -626,4 +626,31 @@ mod tests {
         // the old 16-byte form reads as empty (the migration re-materializes populations)
         assert!(PopKeys::from_blob(&[0u8; 32]).is_empty());
     }
+
+    #[test]
+    fn declared_ambiguous_names_act_as_the_members_would() {
+        // A mirrored population holding one record of name 100 (domain 5) whose whole
+        // population carries the name with two domains: declared ambiguous.
+        let members = vec![Member {
+            record_id: 10,
+            domain: 5,
+            name: 100,
+        }];
+        let declared = PopKeys::with_ambiguous(members.clone(), vec![100, 0]);
+        let plain = PopKeys::new(members);
+        let bare = keys(&[(1, 0, 100)]);
+        assert_eq!(bare.overlap_count(&plain), 1);
+        assert_eq!(bare.overlap_count(&declared), 0);
+        assert_eq!(declared.overlap_count(&bare), 0);
+        assert!(declared.name_ambiguous(100) && !plain.name_ambiguous(100));
+        assert!(declared.match_one(bare.members()[0], false).is_none());
+        // domains still match
+        assert_eq!(keys(&[(1, 5, 100)]).overlap_count(&declared), 1);
+        // the stored form keeps the declaration (and writes the old form without one)
+        let back = PopKeys::from_blob(&declared.to_blob());
+        assert_eq!(back, declared);
+        assert_eq!(&plain.to_blob()[..4], b"PK2\0");
+        assert_eq!(&declared.to_blob()[..4], b"PK3\0");
+        assert_eq!(back.restrict(|_| true), declared);
+    }
 }
