@@ -4,6 +4,7 @@
 //! sharing settings toward us, its released records, per-cell counts), so every tool works on
 //! a remote partnership through the same privacy gate. No MCP or CLI types here.
 
+pub mod elements;
 pub mod identity;
 pub mod net;
 pub mod ops;

@@ -171,6 +171,50 @@ pub fn unblind(points: &[Pt], r: &Scalar) -> Result<Vec<Pt>, BadPoint> {
     reblind(points, &r.invert())
 }
 
+// ---- Tagged elements (SPEC §2's cross rule across instances; see federation::elements).
+
+/// The domain-separated encoding of a tagged element: the match-key encoding with a tag byte
+/// in the kind's place (tag 1 is the domain key's own encoding; 3, 4 and 5 are the name's
+/// three roles, so no role ever meets another).
+fn encode_tagged(tag: u8, text: &str) -> Vec<u8> {
+    let mut b = Vec::with_capacity(DOMAIN.len() + 9 + text.len());
+    b.extend_from_slice(DOMAIN);
+    b.push(tag);
+    b.extend_from_slice(&(text.len() as u64).to_be_bytes());
+    b.extend_from_slice(text.as_bytes());
+    b
+}
+
+/// `H(e)` for a tagged element.
+pub fn hash_tagged(tag: u8, text: &str) -> RistrettoPoint {
+    RistrettoPoint::hash_from_bytes::<Sha512>(&encode_tagged(tag, text))
+}
+
+/// `{H(e)·s}` for each tagged element, in order.
+pub fn blind_tagged(elems: &[(u8, &str)], s: &Scalar) -> Vec<Pt> {
+    elems
+        .par_iter()
+        .with_min_len(256)
+        .map(|(t, x)| (hash_tagged(*t, x) * s).compress().to_bytes())
+        .collect()
+}
+
+/// `n` fresh uniformly random points (padding no one can tell from a blinded element).
+pub fn random_points(n: usize) -> Vec<Pt> {
+    (0..n)
+        .into_par_iter()
+        .with_min_len(256)
+        .map(|_| {
+            let mut wide = [0u8; 64];
+            wide[..32].copy_from_slice(&rand::random::<[u8; 32]>());
+            wide[32..].copy_from_slice(&rand::random::<[u8; 32]>());
+            RistrettoPoint::from_uniform_bytes(&wide)
+                .compress()
+                .to_bytes()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,6 @@
 //! What travels between instances: the invitation code, the HTTP bodies and the messages of
 //! the outbox. Points are 32-byte compressed encodings (concatenated, base64 in JSON).
 
-use crate::matching::KeyKind;
 use crate::model::{PopulationType, SharingLevel};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -9,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// The protocol version every body carries.
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 
 /// What keys are computed with (crate version; the public-suffix list is compiled in with it).
 pub fn matching_version() -> String {
@@ -106,17 +105,23 @@ pub struct Envelope {
 pub enum Msg {
     /// The owner's populations as shown to the partner, with what each level releases.
     Snapshot(Snapshot),
-    /// The viewer's blinded populations `X_i = sorted {H(x)·a}`.
+    /// The viewer's blinded populations: one tuple of `w` points per record (its elements
+    /// `H(e)·a`, padded with random points), sorted.
     CountsQuery {
         qid: i64,
         pops: Vec<PopPoints>,
+        #[serde(default = "one")]
+        w: u32,
     },
-    /// The owner's answer `Z_i = sorted {x·b}`.
+    /// The owner's answer: each tuple's points re-blinded (`·b`), tuples kept whole, sorted.
     CountsAnswer {
         qid: i64,
         pops: Vec<PopPoints>,
+        #[serde(default = "one")]
+        w: u32,
     },
-    /// Blinded OPRF inputs `H(x)·r`, in the viewer's order.
+    /// Blinded OPRF inputs: the viewer's distinct elements as its counts query blinds them,
+    /// `H(e)·a` (the answer `·s` is unblinded by `a⁻¹`).
     OprfQuery {
         qid: i64,
         points: B64,
@@ -147,6 +152,10 @@ impl Msg {
     }
 }
 
+fn one() -> u32 {
+    1
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PopPoints {
     /// The sender's population reference.
@@ -161,6 +170,10 @@ pub struct Snapshot {
     pub entries: Vec<SealedEntry>,
     /// Records at `full`, in the clear (inside TLS).
     pub rows: Vec<FullRow>,
+    /// Whether the sender has any named record without a domain key in its populations (the
+    /// one bit that decides which elements can meet anything; SECURITY.md).
+    #[serde(default)]
+    pub bare: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -171,7 +184,7 @@ pub struct SnapPop {
     pub level: SharingLevel,
     pub fields: Vec<String>,
     pub record_count: i64,
-    /// `Y_j = sorted {H(k)·b}` (at `counts`; empty otherwise).
+    /// `Y_j = sorted {H(e)·b}` over the population's elements (at `counts`; empty otherwise).
     pub points: B64,
 }
 
@@ -192,13 +205,17 @@ pub struct Released {
     pub d: u32,
     pub values: Map<String, Value>,
     pub pops: Vec<i64>,
+    /// The populations (of `pops`) where this record's name is ambiguous, so that the viewer,
+    /// which holds only some of a population's records, applies SPEC §2 as the owner would.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amb: Vec<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct FullRow {
     #[serde(flatten)]
     pub released: Released,
-    /// The match key, so the viewer matches the row locally as it would an upload.
-    pub kind: Option<KeyKind>,
-    pub key: Option<String>,
+    /// Both match keys, so the viewer matches the row locally as it would an upload.
+    pub domain_key: Option<String>,
+    pub name_key: Option<String>,
 }

@@ -34,9 +34,15 @@ pub struct PopKeys {
     /// Members with a name key, sorted by (name, domain, record id): in each name group the
     /// members without a domain come first, then the others by domain.
     by_name: Vec<Member>,
+    /// Name fingerprints declared ambiguous here whatever the members say, sorted: a remote
+    /// partner's mirrored population holds only the records this side opened, so the
+    /// ambiguity of its whole population travels with them (FEDERATION.md).
+    ambiguous: Vec<u64>,
 }
 
 const MAGIC: &[u8; 4] = b"PK2\0";
+/// The form with declared-ambiguous names (written only when there are some).
+const MAGIC3: &[u8; 4] = b"PK3\0";
 
 fn by_name_order(m: &Member) -> (u64, u64, i64) {
     (m.name, m.domain, m.record_id)
@@ -47,18 +53,21 @@ fn by_name_order(m: &Member) -> (u64, u64, i64) {
 struct Group<'a> {
     members: &'a [Member],
     bare_end: usize,
+    /// Declared ambiguous (see `PopKeys::ambiguous`).
+    declared: bool,
 }
 
 impl Group<'_> {
-    fn new(members: &[Member]) -> Group<'_> {
+    fn new<'a>(members: &'a [Member], keys: &PopKeys) -> Group<'a> {
         Group {
             bare_end: members.partition_point(|m| m.domain == 0),
+            declared: !members.is_empty() && keys.declared_ambiguous(members[0].name),
             members,
         }
     }
     fn ambiguous(&self) -> bool {
         let d = &self.members[self.bare_end..];
-        d.len() >= 2 && d[0].domain != d[d.len() - 1].domain
+        self.declared || (d.len() >= 2 && d[0].domain != d[d.len() - 1].domain)
     }
     fn first_bare(&self) -> Option<Member> {
         (self.bare_end > 0).then(|| self.members[0])
@@ -86,7 +95,24 @@ impl PopKeys {
             by_domain: members,
             keyed_from,
             by_name,
+            ambiguous: Vec::new(),
         }
+    }
+
+    /// [`PopKeys::new`] with names declared ambiguous whatever the members say (a remote
+    /// partner's mirrored population: the ambiguity of its whole population).
+    pub fn with_ambiguous(members: Vec<Member>, mut ambiguous: Vec<u64>) -> PopKeys {
+        ambiguous.retain(|&fp| fp != 0);
+        ambiguous.sort_unstable();
+        ambiguous.dedup();
+        PopKeys {
+            ambiguous,
+            ..PopKeys::new(members)
+        }
+    }
+
+    fn declared_ambiguous(&self, fp: u64) -> bool {
+        !self.ambiguous.is_empty() && self.ambiguous.binary_search(&fp).is_ok()
     }
 
     pub fn len(&self) -> usize {
@@ -108,16 +134,33 @@ impl PopKeys {
 
     /// Serialized form stored in SQLite: a 4-byte tag, the member count and the named count
     /// (u64 each), then 24 bytes per member (domain, name, record id; little-endian) in domain
-    /// order, then the named members in name order.
+    /// order, then the named members in name order. With declared-ambiguous names (tag `PK3`):
+    /// their count after the named count, and the fingerprints (8 bytes each) at the end.
     pub fn to_blob(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(20 + (self.by_domain.len() + self.by_name.len()) * 24);
-        out.extend_from_slice(MAGIC);
+        let extra = if self.ambiguous.is_empty() {
+            0
+        } else {
+            8 + 8 * self.ambiguous.len()
+        };
+        let mut out =
+            Vec::with_capacity(20 + extra + (self.by_domain.len() + self.by_name.len()) * 24);
+        out.extend_from_slice(if self.ambiguous.is_empty() {
+            MAGIC
+        } else {
+            MAGIC3
+        });
         out.extend_from_slice(&(self.by_domain.len() as u64).to_le_bytes());
         out.extend_from_slice(&(self.by_name.len() as u64).to_le_bytes());
+        if !self.ambiguous.is_empty() {
+            out.extend_from_slice(&(self.ambiguous.len() as u64).to_le_bytes());
+        }
         for e in self.by_domain.iter().chain(&self.by_name) {
             out.extend_from_slice(&e.domain.to_le_bytes());
             out.extend_from_slice(&e.name.to_le_bytes());
             out.extend_from_slice(&e.record_id.to_le_bytes());
+        }
+        for fp in &self.ambiguous {
+            out.extend_from_slice(&fp.to_le_bytes());
         }
         out
     }
@@ -130,17 +173,31 @@ impl PopKeys {
             name: u64::from_le_bytes(c[8..16].try_into().expect("8 bytes")),
             record_id: i64::from_le_bytes(c[16..24].try_into().expect("8 bytes")),
         };
-        if blob.len() < 20 || &blob[..4] != MAGIC {
+        let u64_at = |i: usize| u64::from_le_bytes(blob[i..i + 8].try_into().expect("8 bytes"));
+        let v3 = blob.len() >= 28 && &blob[..4] == MAGIC3;
+        if !v3 && (blob.len() < 20 || &blob[..4] != MAGIC) {
             return PopKeys::default();
         }
-        let n = u64::from_le_bytes(blob[4..12].try_into().expect("8 bytes")) as usize;
-        let m = u64::from_le_bytes(blob[12..20].try_into().expect("8 bytes")) as usize;
-        let body = &blob[20..];
-        if body.len() != (n + m) * 24 {
+        let n = u64_at(4) as usize;
+        let m = u64_at(12) as usize;
+        let a = if v3 { u64_at(20) as usize } else { 0 };
+        let body = &blob[if v3 { 28 } else { 20 }..];
+        if n.checked_add(m)
+            .and_then(|x| x.checked_mul(24))
+            .and_then(|x| x.checked_add(a.checked_mul(8)?))
+            != Some(body.len())
+        {
             return PopKeys::default();
         }
         let by_domain: Vec<Member> = body[..n * 24].chunks_exact(24).map(read).collect();
-        let by_name: Vec<Member> = body[n * 24..].chunks_exact(24).map(read).collect();
+        let by_name: Vec<Member> = body[n * 24..(n + m) * 24]
+            .chunks_exact(24)
+            .map(read)
+            .collect();
+        let ambiguous: Vec<u64> = body[(n + m) * 24..]
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect();
         debug_assert!(
             by_domain
                 .windows(2)
@@ -156,6 +213,7 @@ impl PopKeys {
             by_domain,
             keyed_from,
             by_name,
+            ambiguous,
         }
     }
 
@@ -179,6 +237,7 @@ impl PopKeys {
             by_domain,
             keyed_from,
             by_name,
+            ambiguous: self.ambiguous.clone(),
         }
     }
 
@@ -216,12 +275,12 @@ impl PopKeys {
     fn name_group(&self, fp: u64) -> Group<'_> {
         let lo = self.by_name.partition_point(|e| e.name < fp);
         let hi = lo + self.by_name[lo..].partition_point(|e| e.name == fp);
-        Group::new(&self.by_name[lo..hi])
+        Group::new(&self.by_name[lo..hi], self)
     }
 
     /// Whether a name is ambiguous here (carried by records with two or more domains).
     pub fn name_ambiguous(&self, fp: u64) -> bool {
-        fp != 0 && self.name_group(fp).ambiguous()
+        fp != 0 && (self.declared_ambiguous(fp) || self.name_group(fp).ambiguous())
     }
 
     /// The member of `self` one outside record matches, if any: `record` is the outside
@@ -289,7 +348,7 @@ impl PopKeys {
             }
         }
         let mut on_names = |x: &[Member], y: &[Member]| {
-            let (gx, gy) = (Group::new(x), Group::new(y));
+            let (gx, gy) = (Group::new(x, self), Group::new(y, other));
             let mine_ambiguous = gx.ambiguous();
             for &m in gx.members {
                 let Some(t) = name_partner(m, mine_ambiguous, &gy) else {
@@ -566,5 +625,32 @@ mod tests {
         assert!(!v.contains_domain(0));
         // the old 16-byte form reads as empty (the migration re-materializes populations)
         assert!(PopKeys::from_blob(&[0u8; 32]).is_empty());
+    }
+
+    #[test]
+    fn declared_ambiguous_names_act_as_the_members_would() {
+        // A mirrored population holding one record of name 100 (domain 5) whose whole
+        // population carries the name with two domains: declared ambiguous.
+        let members = vec![Member {
+            record_id: 10,
+            domain: 5,
+            name: 100,
+        }];
+        let declared = PopKeys::with_ambiguous(members.clone(), vec![100, 0]);
+        let plain = PopKeys::new(members);
+        let bare = keys(&[(1, 0, 100)]);
+        assert_eq!(bare.overlap_count(&plain), 1);
+        assert_eq!(bare.overlap_count(&declared), 0);
+        assert_eq!(declared.overlap_count(&bare), 0);
+        assert!(declared.name_ambiguous(100) && !plain.name_ambiguous(100));
+        assert!(declared.match_one(bare.members()[0], false).is_none());
+        // domains still match
+        assert_eq!(keys(&[(1, 5, 100)]).overlap_count(&declared), 1);
+        // the stored form keeps the declaration (and writes the old form without one)
+        let back = PopKeys::from_blob(&declared.to_blob());
+        assert_eq!(back, declared);
+        assert_eq!(&plain.to_blob()[..4], b"PK2\0");
+        assert_eq!(&declared.to_blob()[..4], b"PK3\0");
+        assert_eq!(back.restrict(|_| true), declared);
     }
 }

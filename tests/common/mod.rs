@@ -92,6 +92,11 @@ pub fn two_orgs() -> Net {
 
 /// [`two_orgs`] with Alpha's CRM from another file of `tests/data`.
 pub fn two_orgs_from(alpha_csv: &str) -> Net {
+    two_orgs_from_both(alpha_csv, "core/beta.csv")
+}
+
+/// [`two_orgs`] with both CRMs from other files of `tests/data` (the same columns).
+pub fn two_orgs_from_both(alpha_csv: &str, beta_csv: &str) -> Net {
     let dir = tempfile::tempdir().unwrap();
     let mut engine = Engine::open(&dir.path().join("pm.db")).unwrap();
     let alpha = engine
@@ -134,14 +139,7 @@ pub fn two_orgs_from(alpha_csv: &str) -> Net {
         PopulationType::Custom,
         json!([]),
     );
-    import(
-        &mut engine,
-        &beta,
-        "core/beta.csv",
-        "list",
-        "name",
-        "website",
-    );
+    import(&mut engine, &beta, beta_csv, "list", "name", "website");
     population(
         &mut engine,
         &beta,
@@ -171,7 +169,12 @@ pub fn partnered() -> Net {
 
 /// [`partnered`] with Alpha's CRM from another file of `tests/data`.
 pub fn partnered_from(alpha_csv: &str) -> Net {
-    let mut n = two_orgs_from(alpha_csv);
+    partnered_from_both(alpha_csv, "core/beta.csv")
+}
+
+/// [`partnered`] with both CRMs from other files of `tests/data`.
+pub fn partnered_from_both(alpha_csv: &str, beta_csv: &str) -> Net {
+    let mut n = two_orgs_from_both(alpha_csv, beta_csv);
     n.engine.invite(&n.alpha, "beta.io").unwrap();
     n.engine
         .respond_to_invitation(&n.beta, "Alpha", true)

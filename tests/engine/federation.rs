@@ -14,12 +14,9 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
-/// Alpha's CRM for the equivalence tests: core/alpha.csv, but Wayne Enterprises GmbH has a
-/// website. The cross rule of SPEC §2 (a record without a website matches on name) is not
-/// carried across instances yet: PSI releases one key per record (its domain key, else its name
-/// key), so the one cross-rule pair of core/alpha.csv (Wayne GmbH, no website, with Beta's
-/// wayne.com) would count locally and not across instances.
-const ALPHA_CSV: &str = "core/alpha_federated.csv";
+/// Alpha's CRM for the equivalence tests (its Wayne Enterprises GmbH, without a website,
+/// meets Beta's wayne.com on name: SPEC §2's cross rule, carried by tagged PSI elements).
+const ALPHA_CSV: &str = "core/alpha.csv";
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_partnermap");
@@ -102,6 +99,11 @@ impl Drop for Served {
 
 /// One instance's database with one org and its data.
 fn instance(dir: &Path, alpha: bool) -> PathBuf {
+    instance_from(dir, alpha, if alpha { ALPHA_CSV } else { "core/beta.csv" })
+}
+
+/// [`instance`] with the org's CRM from another file of `tests/data` (same columns).
+fn instance_from(dir: &Path, alpha: bool, csv: &str) -> PathBuf {
     let db = dir.join(if alpha { "alpha.db" } else { "beta.db" });
     let mut e = Engine::open(&db).unwrap();
     if alpha {
@@ -114,7 +116,7 @@ fn instance(dir: &Path, alpha: bool) -> PathBuf {
                 plan: Plan::Connector,
             })
             .unwrap();
-        common::import(&mut e, &a, ALPHA_CSV, "crm", "Company", "Website");
+        common::import(&mut e, &a, csv, "crm", "Company", "Website");
         common::population(
             &mut e,
             &a,
@@ -140,7 +142,7 @@ fn instance(dir: &Path, alpha: bool) -> PathBuf {
                 plan: Plan::Connector,
             })
             .unwrap();
-        common::import(&mut e, &b, "core/beta.csv", "list", "name", "website");
+        common::import(&mut e, &b, csv, "list", "name", "website");
         common::population(
             &mut e,
             &b,
@@ -940,4 +942,139 @@ fn evaluations_past_the_cap_are_refused_and_logged() {
     );
     let r = rows(&e, "bob@beta.io", "Alpha", "Customers", "Customers").unwrap();
     assert!(r.is_empty(), "no entry opened past the cap: {r:?}");
+}
+
+/// SPEC §2's cross rule across instances, on data made for it (tests/data/cross): a name
+/// meeting a name with a domain on the viewer's side only, on the owner's side only, on
+/// neither; names ambiguous on either side in some populations and not in others; duplicates
+/// on the owner's side (which partner record a match reports); domains the viewer does not
+/// hold. Every cell of both matrices and every report, both directions, at every level, equal
+/// the same two organizations in one database.
+#[test]
+fn the_cross_rule_across_instances_equals_one_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let a_db = instance_from(dir.path(), true, "cross/alpha.csv");
+    let b_db = instance_from(dir.path(), false, "cross/beta.csv");
+    let mut n = common::partnered_from_both("cross/alpha.csv", "cross/beta.csv");
+    // Beta's populations overlap too: a name can be ambiguous in one and not in another of
+    // the populations a record belongs to.
+    {
+        let mut e = Engine::open(&b_db).unwrap();
+        let b = e.actor(Some("bob@beta.io")).unwrap();
+        common::population(&mut e, &b, "Everyone", PopulationType::Custom, json!([]));
+        let lb = n.beta.clone();
+        common::population(
+            &mut n.engine,
+            &lb,
+            "Everyone",
+            PopulationType::Custom,
+            json!([]),
+        );
+    }
+    let _served = Served::start(&a_db, &[]);
+    let code = ok(cli(&a_db, &["invite", "--remote"], &[]));
+    ok(cli(&b_db, &["accept", code.trim()], &[]));
+    sync(&b_db, &[]);
+    let mut cells: Vec<(&str, &str, bool)> = Vec::new();
+    for mine in ["Customers", "Prospects", "All"] {
+        for theirs in ["Customers", "Pipeline", "Everyone"] {
+            cells.push((mine, theirs, true));
+            cells.push((theirs, mine, false));
+        }
+    }
+    // counts everywhere (PSI cardinality)
+    assert_equivalent(&n, &a_db, &b_db, &cells);
+    let local = matrix(&n.engine, "ann@alpha.com", "Beta");
+    assert_eq!(
+        local[&("Customers".to_string(), "Customers".to_string())],
+        7,
+        "Nakatomi, Cyberdyne, Tyrell, Initrode, Oscorp, Gringotts, Stark: {local:?}"
+    );
+    assert_eq!(
+        local[&("All".to_string(), "Customers".to_string())],
+        6,
+        "Cyberdyne is ambiguous in Alpha's All: {local:?}"
+    );
+    // A name ambiguous in one of Beta's populations and not in another: Soylent Green.
+    let remote = matrix_at(&a_db, "ann@alpha.com", "Beta");
+    assert_eq!(
+        (
+            remote[&("Prospects".to_string(), "Pipeline".to_string())],
+            remote[&("Prospects".to_string(), "Everyone".to_string())],
+        ),
+        (3, 3),
+        "Pipeline: Soylent Green, Globo Gym LLC, Umbrella; Everyone: Cyberdyne LLC, Globo Gym \
+         LLC, Umbrella (Soylent Green is ambiguous there): {remote:?}"
+    );
+    let (a_levels, b_levels) = (
+        [
+            ("Customers", ["name", "Country"].as_slice()),
+            ("Prospects", ["name"].as_slice()),
+            ("All", ["name", "Type"].as_slice()),
+        ],
+        [
+            ("Customers", ["name", "owner"].as_slice()),
+            ("Pipeline", ["name", "owner"].as_slice()),
+            ("Everyone", ["name", "owner"].as_slice()),
+        ],
+    );
+    // overlaps everywhere; then full on some populations (rows and opened entries mixed);
+    // then full everywhere.
+    let steps: [(&[SharingLevel], &[SharingLevel]); 3] = [
+        (
+            &[
+                SharingLevel::Overlaps,
+                SharingLevel::Overlaps,
+                SharingLevel::Overlaps,
+            ],
+            &[
+                SharingLevel::Overlaps,
+                SharingLevel::Overlaps,
+                SharingLevel::Overlaps,
+            ],
+        ),
+        (
+            &[
+                SharingLevel::Overlaps,
+                SharingLevel::Full,
+                SharingLevel::Overlaps,
+            ],
+            &[
+                SharingLevel::Full,
+                SharingLevel::Overlaps,
+                SharingLevel::Overlaps,
+            ],
+        ),
+        (
+            &[SharingLevel::Full, SharingLevel::Full, SharingLevel::Full],
+            &[SharingLevel::Full, SharingLevel::Full, SharingLevel::Full],
+        ),
+    ];
+    for (a_step, b_step) in steps {
+        for ((pop, fields), level) in a_levels.iter().zip(a_step) {
+            set_sharing(&a_db, "ann@alpha.com", "Beta", pop, *level, fields);
+            set_local(&mut n, false, "Beta", pop, *level, fields);
+        }
+        for ((pop, fields), level) in b_levels.iter().zip(b_step) {
+            set_sharing(&b_db, "bob@beta.io", "Alpha", pop, *level, fields);
+            set_local(&mut n, true, "Alpha", pop, *level, fields);
+        }
+        sync(&b_db, &[]);
+        assert_equivalent(&n, &a_db, &b_db, &cells);
+    }
+    // The rows say why: a record without a website met one with a website on name.
+    let r = rows(
+        &Engine::open(&a_db).unwrap(),
+        "ann@alpha.com",
+        "Beta",
+        "Customers",
+        "Customers",
+    )
+    .unwrap();
+    assert!(
+        r.iter()
+            .any(|row| row.contains("name tyrell (no website on one side)")
+                && row.contains("\"bob\"")),
+        "{r:?}"
+    );
 }
