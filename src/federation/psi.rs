@@ -24,20 +24,9 @@ pub type Pt = [u8; 32];
 
 const DOMAIN: &[u8] = b"partnermap/psi/v1/match-key\0";
 
-/// The domain-separated encoding of a match key: kind byte, length, text.
-fn encode(kind: KeyKind, text: &str) -> Vec<u8> {
-    let mut b = Vec::with_capacity(DOMAIN.len() + 9 + text.len());
-    b.extend_from_slice(DOMAIN);
-    b.push(kind as u8);
-    b.extend_from_slice(&(text.len() as u64).to_be_bytes());
-    b.extend_from_slice(text.as_bytes());
-    b
-}
-
 /// `H(k)`: the key hashed to the group.
 pub fn hash_key(kind: KeyKind, text: &str) -> RistrettoPoint {
-    // SHA-512 then the RFC 9496 one-way map: what `hash_from_bytes::<Sha512>` does.
-    RistrettoPoint::from_uniform_bytes(&Sha512::digest(encode(kind, text)).into())
+    hash_tagged(kind as u8, text)
 }
 
 /// A fresh secret scalar (never zero).
@@ -187,7 +176,8 @@ fn encode_tagged(tag: u8, text: &str) -> Vec<u8> {
 
 /// `H(e)` for a tagged element.
 pub fn hash_tagged(tag: u8, text: &str) -> RistrettoPoint {
-    RistrettoPoint::hash_from_bytes::<Sha512>(&encode_tagged(tag, text))
+    // SHA-512 then the RFC 9496 one-way map: what `hash_from_bytes::<Sha512>` does.
+    RistrettoPoint::from_uniform_bytes(&Sha512::digest(encode_tagged(tag, text)).into())
 }
 
 /// `{H(e)·s}` for each tagged element, in order.
