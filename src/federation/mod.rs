@@ -5,6 +5,7 @@
 //! a remote partnership through the same privacy gate. No MCP or CLI types here.
 
 pub mod identity;
+pub mod messages;
 pub mod net;
 pub mod ops;
 pub mod protocol;

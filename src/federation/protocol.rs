@@ -432,6 +432,12 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
         return Ok(Applied::Done); // nothing is kept for a partnership that is not active
     }
     match msg {
+        Msg::Users { users } => return super::messages::apply_users(conn, link, users, now),
+        Msg::ShareRequest(r) => return super::messages::apply_request(conn, link, r, now),
+        Msg::ShareRequestStatus(r) => {
+            return super::messages::apply_request_status(conn, link, r, now);
+        }
+        Msg::ThreadPost(p) => return super::messages::apply_post(conn, link, p, now),
         Msg::Snapshot(snap) => {
             for p in &snap.pops {
                 psi::unpack(&p.points.0).map_err(|_| bad("points"))?;

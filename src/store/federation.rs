@@ -508,6 +508,8 @@ pub fn purge(conn: &Connection, link: &Link) -> rusqlite::Result<()> {
          WHERE id = ?1",
         [link.id],
     )?;
+    // The partner's users: nameless from now on (threads and requests keep their history).
+    super::fed_refs::scrub_users(conn, link.id, link.remote_org)?;
     // Messages carrying our data that were not delivered yet are withdrawn too.
     conn.execute(
         "DELETE FROM fed_outbox WHERE link_id = ?1 AND kind <> 'revoke'",
