@@ -603,7 +603,11 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
 /// sharing settings toward us, its released records (rows at `full`, opened entries at
 /// `overlaps`), their memberships, and per-cell PSI counts at `counts`.
 pub fn rebuild(conn: &Connection, keyer: Keyer, link: &Link, now: &str) -> Result<()> {
-    let snap = received_snapshot(conn, link.id)?.unwrap_or_default();
+    // Nothing received yet (a new or renewed link: an answer may come before the snapshot):
+    // nothing to turn into rows, and nothing kept (a request's population) to take away.
+    let Some(snap) = received_snapshot(conn, link.id)? else {
+        return Ok(());
+    };
     let source = match store::records::source_by_name(conn, link.remote_org, REMOTE_SOURCE)? {
         Some(s) => s.id,
         None => store::records::insert_source(

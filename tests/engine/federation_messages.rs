@@ -342,11 +342,19 @@ fn users_share_requests_threads_and_revocation_across_instances() {
     assert!(!b_dump.contains(ANN), "Beta still holds Alpha's user");
     let at = threads(&Engine::open(&a_db).unwrap(), ANN);
     assert!(at.iter().all(|t| t["status"] == "revoked"), "{at:?}");
-    assert!(
-        at.to_vec()
-            .iter()
-            .any(|t| t.to_string().contains("a user of Beta"))
-    );
+    assert!(at.iter().any(|t| t.to_string().contains("a user of Beta")));
+
+    // Re-invited: the partner's people are back, the history is intact, and the populations a
+    // request named are the partner's own again (not a second row of the same name).
+    let code = ok(cli(&a_db, &["invite", "--remote"], &[]));
+    ok(cli(&b_db, &["accept", code.trim()], &[]));
+    sync(&b_db, &[]);
+    n.engine.invite(&n.alpha.clone(), "beta.io").unwrap();
+    n.engine
+        .respond_to_invitation(&n.beta.clone(), "Alpha", true)
+        .unwrap();
+    assert_same_history(&n, &a_db, &b_db);
+    assert_equivalent(&n, &a_db, &b_db, &[("Customers", "Customers", true)]);
 }
 
 #[test]
