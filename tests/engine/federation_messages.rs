@@ -155,6 +155,9 @@ fn users_share_requests_threads_and_revocation_across_instances() {
         users(&ea, ANN, "Beta"),
         vec![json!(["Bob", BOB, "admin", "Beta"])]
     );
+    // Shown here, never acting here.
+    let err = ea.actor(Some(BOB)).unwrap_err().to_string();
+    assert!(err.contains("another instance"), "{err}");
     drop(ea);
     assert_same_history(&n, &a_db, &b_db);
 
