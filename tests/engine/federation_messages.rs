@@ -478,3 +478,124 @@ fn the_syncing_side_killed_mid_exchange_loses_nothing_and_doubles_nothing() {
         "Alpha processed every message Beta numbered, once"
     );
 }
+
+#[test]
+fn crafted_messages_reach_nothing_beyond_the_partnership() {
+    use partnermap::federation::messages::{WirePost, WireRequest, WireRequestStatus, WireUser};
+    use partnermap::federation::{net, ops, wire};
+    let dir = tempfile::tempdir().unwrap();
+    let a_db = instance(dir.path(), true);
+    let b_db = instance(dir.path(), false);
+    let served = Served::start(&a_db, &[]);
+    let code = ok(cli(&a_db, &["invite", "--remote"], &[]));
+    ok(cli(&b_db, &["accept", code.trim()], &[]));
+    set_sharing(&a_db, ANN, "Beta", "Prospects", SharingLevel::Hidden, &[]);
+    sync(&b_db, &[]);
+    let (link, in_seq, hidden): (i64, i64, i64) = Engine::open(&a_db)
+        .unwrap()
+        .conn()
+        .query_row(
+            "SELECT id, in_seq, (SELECT id FROM populations WHERE name = 'Prospects') FROM fed_links",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let a_id = ops::identity(&Engine::open(&a_db).unwrap()).unwrap();
+    let b_id = ops::identity(&Engine::open(&b_db).unwrap()).unwrap();
+    let ask = |r: i64, population: i64| {
+        wire::Msg::ShareRequest(WireRequest {
+            r,
+            population: Some(population),
+            level: Some(SharingLevel::Full),
+            fields: vec![],
+            message: String::new(),
+            by: None,
+        })
+    };
+    let msgs = vec![
+        // Alpha's own admin's email: never taken over.
+        wire::Msg::Users {
+            users: vec![
+                WireUser {
+                    r: 900,
+                    name: "Mallory".into(),
+                    email: ANN.into(),
+                    role: partnermap::model::Role::Admin,
+                },
+                WireUser {
+                    r: 901,
+                    name: "Eve".into(),
+                    email: "eve@beta.io".into(),
+                    role: partnermap::model::Role::Member,
+                },
+            ],
+        },
+        // A hidden population and one that does not exist: the same answer.
+        ask(5000, hidden),
+        ask(5001, 987_654),
+        // A thread and a request that are not the partnership's.
+        wire::Msg::ThreadPost(WirePost {
+            thread: 12_345,
+            yours: true,
+            account: String::new(),
+            body: Some("hello".into()),
+            by: Some(901),
+            owners: vec![],
+        }),
+        wire::Msg::ShareRequestStatus(WireRequestStatus {
+            r: 77,
+            yours: true,
+            status: ShareRequestStatus::Approved,
+        }),
+    ];
+    let body = serde_json::to_vec(&wire::Exchange {
+        protocol: wire::PROTOCOL,
+        link,
+        ack: 0,
+        messages: msgs
+            .into_iter()
+            .enumerate()
+            .map(|(i, msg)| wire::Envelope {
+                seq: in_seq + 1 + i as i64,
+                msg,
+            })
+            .collect(),
+    })
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(net::post(&b_id, a_id.id, &served.url, "/v1/exchange", body))
+        .expect("the pinned partner is served");
+
+    let e = Engine::open(&a_db).unwrap();
+    let ann = e.actor(Some(ANN)).unwrap();
+    assert_eq!(
+        (ann.org.name.as_str(), ann.user.name.as_str()),
+        ("Alpha", "Ann")
+    );
+    assert_eq!(
+        users(&e, ANN, "Beta"),
+        vec![json!(["Eve", "eve@beta.io", "member", "Beta"])]
+    );
+    assert!(e.list_share_requests(&ann, None, None).unwrap().is_empty());
+    assert!(e.list_threads(&ann, None).unwrap().is_empty());
+    // Both requests were answered `declined`, identically but for the partner's own reference.
+    let answers: Vec<Value> = e
+        .conn()
+        .prepare("SELECT body FROM fed_outbox WHERE kind = 'share_request_status' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .unwrap()
+        .map(|b| {
+            let mut v: Value = serde_json::from_slice(&b.unwrap()).unwrap();
+            v["r"] = Value::Null;
+            v
+        })
+        .collect();
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert_eq!(answers[0], answers[1]);
+    assert_eq!(answers[0]["status"], "declined");
+    assert!(!e.dump().unwrap().contains("Mallory"));
+}
