@@ -599,3 +599,112 @@ fn crafted_messages_reach_nothing_beyond_the_partnership() {
     assert_eq!(answers[0]["status"], "declined");
     assert!(!e.dump().unwrap().contains("Mallory"));
 }
+
+/// Vega of tests/data/score (CRM with deals, rates from the ECB file) and Orion (its G1
+/// customers) as an online partner showing its customers at `overlaps`: on two instances, and
+/// in one database.
+#[test]
+fn partner_score_on_a_remote_partner_at_overlaps_equals_one_database() {
+    use crate::score_net::{ECB, NOW, csv, org, pop, serve};
+    use partnermap::model::{Plan, PopulationType::*};
+    let as_of = chrono::NaiveDate::parse_from_str(NOW, "%Y-%m-%d").unwrap();
+    let vega_data = |e: &mut Engine| {
+        let v = org(e, "Vega", "vega.com", "vera@vega.com", Plan::Connector);
+        e.import_crm(
+            &v,
+            &common::data("score/vega_accounts.csv"),
+            &common::data("score/vega_opportunities.csv"),
+            "crm",
+        )
+        .unwrap();
+        pop(e, &v, "Customers", Customers, "type", "Customer", None);
+        pop(
+            e,
+            &v,
+            "Open deals",
+            OpenOpportunities,
+            "has_open_opportunity",
+            "true",
+            None,
+        );
+        e.fx_update_url(&v, &serve(ECB, 1)).unwrap();
+        v
+    };
+    let orion_data = |e: &mut Engine| {
+        let o = org(e, "Orion", "orion.io", "oli@orion.io", Plan::Connector);
+        csv(e, &o, "orion.csv", None);
+        pop(e, &o, "Customers", Customers, "type", "Customer", None);
+        o
+    };
+    let share = |e: &mut Engine, o: &partnermap::model::Actor| {
+        e.set_sharing(
+            o,
+            "Vega",
+            "Customers",
+            SharingLevel::Overlaps,
+            Some(&["name".to_string()]),
+        )
+        .unwrap();
+    };
+    // One database.
+    let ldir = tempfile::tempdir().unwrap();
+    let mut l = Engine::open(&ldir.path().join("pm.db")).unwrap();
+    let v = vega_data(&mut l);
+    let o = orion_data(&mut l);
+    l.invite(&v, "orion.io").unwrap();
+    l.respond_to_invitation(&o, "Vega", true).unwrap();
+    share(&mut l, &o);
+    // Two instances: Orion serves, Vega connects out.
+    let dir = tempfile::tempdir().unwrap();
+    let (v_db, o_db) = (dir.path().join("vega.db"), dir.path().join("orion.db"));
+    {
+        let mut e = Engine::open(&v_db).unwrap();
+        vega_data(&mut e);
+        partnermap::federation::ops::identity(&e).unwrap();
+        let mut e = Engine::open(&o_db).unwrap();
+        orion_data(&mut e);
+        partnermap::federation::ops::identity(&e).unwrap();
+    }
+    let _served = Served::start(&o_db, &[]);
+    let code = ok(cli(&o_db, &["invite", "--remote"], &[]));
+    ok(cli(&v_db, &["accept", code.trim()], &[]));
+    {
+        let mut e = Engine::open(&o_db).unwrap();
+        let o = e.actor(Some("oli@orion.io")).unwrap();
+        share(&mut e, &o);
+    }
+    sync(&v_db, &[]);
+    let score = |e: &Engine| -> Vec<Value> {
+        let a = e.actor(Some("vera@vega.com")).unwrap();
+        e.scores(&a, Some(as_of))
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let mut v = serde_json::to_value(s).unwrap();
+                v["partner"]["id"] = Value::Null;
+                v
+            })
+            .collect()
+    };
+    // Vega's won deals with Orion's customers are on accounts of none of its populations
+    // (type "Account"): at `overlaps` Orion's entries open only for accounts in Vega's
+    // populations (what `overlaps` promises Orion), so the remote score does not see them
+    // (SECURITY.md) while one database does.
+    let (r, lo) = (score(&Engine::open(&v_db).unwrap()), score(&l));
+    assert_eq!(r[0]["won_deals_with_partner"], 0, "{r:?}");
+    assert_eq!(lo[0]["won_deals_with_partner"], 10, "{lo:?}");
+    // With a population that holds every account, the scores are equal.
+    {
+        let mut e = Engine::open(&v_db).unwrap();
+        let va = e.actor(Some("vera@vega.com")).unwrap();
+        common::population(&mut e, &va, "All accounts", Custom, json!([]));
+        common::population(&mut l, &v, "All accounts", Custom, json!([]));
+    }
+    sync(&v_db, &[]);
+    let local = score(&l);
+    assert!(
+        local[0]["impact"].as_f64().is_some_and(|x| x != 0.0),
+        "a real score: {local:?}"
+    );
+    assert_eq!(score(&Engine::open(&v_db).unwrap()), local);
+}
