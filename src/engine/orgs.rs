@@ -180,6 +180,13 @@ impl Engine {
             .ok_or_else(|| not_found(format!("No user with id {user_id}.")))?;
         let org = store::orgs::org(&self.conn, user.org_id)?
             .ok_or_else(|| not_found("The user's organization is gone."))?;
+        // A partner's user on another instance is shown here, never acts here.
+        if store::federation::link_of_remote_org(&self.conn, org.id)?.is_some() {
+            return Err(crate::error::forbidden(format!(
+                "{} is a user of {}, a partner on another instance: nobody acts as them on this instance. Act as one of your own organization's users.",
+                user.email, org.name
+            )));
+        }
         Ok(Actor { user, org })
     }
 

@@ -148,6 +148,8 @@ impl Engine {
                          "fields": fields, "message": message, "status": "pending"}),
             ),
         )?;
+        // A partner on another instance gets it as a message of the partnership.
+        crate::federation::messages::request_changed(&tx, id, &now)?;
         tx.commit()?;
         self.share_request(actor, id)
     }
@@ -264,6 +266,7 @@ impl Engine {
                 "approve_share_request",
             )?;
         }
+        crate::federation::messages::request_changed(&tx, r.id, &now)?;
         tx.commit()?;
         self.share_request(actor, id)
     }
@@ -307,6 +310,7 @@ impl Engine {
             Some(&json!({"status": r.status})),
             Some(&json!({"status": "withdrawn"})),
         )?;
+        crate::federation::messages::request_changed(&tx, r.id, &now)?;
         tx.commit()?;
         self.share_request(actor, id)
     }

@@ -32,6 +32,10 @@ pub struct Person {
     pub email: Option<String>,
     pub role: Option<Role>,
     pub org: String,
+    /// Whether the person is a user of the acting org (decided by org id, never by name: a
+    /// partner on another instance chooses its own name).
+    #[serde(skip)]
+    pub own: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -133,6 +137,9 @@ impl Engine {
                          "message_id": msg, "owners": owners.iter().map(|u| u.id).collect::<Vec<_>>()}),
             ),
         )?;
+        // A partner on another instance gets the post as a message of the partnership.
+        let owner_ids: Vec<i64> = owners.iter().map(|u| u.id).collect();
+        crate::federation::messages::thread_posted(&tx, id, Some(msg), &owner_ids, &now)?;
         tx.commit()?;
         let mut v = self.thread_view(actor, &self.require_thread_side(actor, id)?)?;
         v.created = created;
@@ -183,6 +190,8 @@ impl Engine {
                 &json!({"message_id": msg, "owners_added": owners.iter().map(|u| u.id).collect::<Vec<_>>()}),
             ),
         )?;
+        let owner_ids: Vec<i64> = owners.iter().map(|u| u.id).collect();
+        crate::federation::messages::thread_posted(&tx, t.id, Some(msg), &owner_ids, &now)?;
         tx.commit()?;
         self.thread_view(actor, &self.require_thread_side(actor, thread)?)
     }
@@ -229,6 +238,8 @@ impl Engine {
             Some(&json!({"owners": before})),
             Some(&json!({"owners": after})),
         )?;
+        let owner_ids: Vec<i64> = owners.iter().map(|u| u.id).collect();
+        crate::federation::messages::thread_posted(&tx, t.id, None, &owner_ids, &now)?;
         tx.commit()?;
         self.thread_view(actor, &self.require_thread_side(actor, thread)?)
     }
@@ -383,13 +394,16 @@ impl Engine {
                 email: None,
                 role: None,
                 org: String::new(),
+                own: false,
             });
         };
         let org = store::orgs::org(&self.conn, u.org_id)?
             .map(|o| o.name)
             .unwrap_or_default();
         if self.user_visible(actor, &u)? {
-            Ok(person(&u, &org))
+            let mut p = person(&u, &org);
+            p.own = u.org_id == actor.org.id;
+            Ok(p)
         } else {
             Ok(Person {
                 id: None,
@@ -397,6 +411,7 @@ impl Engine {
                 email: None,
                 role: None,
                 org,
+                own: false,
             })
         }
     }
@@ -449,5 +464,6 @@ fn person(u: &User, org: &str) -> Person {
         email: Some(u.email.clone()),
         role: Some(u.role),
         org: org.to_string(),
+        own: false,
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod elements;
 pub mod identity;
+pub mod messages;
 pub mod net;
 pub mod ops;
 pub mod protocol;

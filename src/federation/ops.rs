@@ -640,6 +640,7 @@ fn handle_exchange(engine: &mut Engine, peer: InstanceId, body: &[u8]) -> HResul
         .expect("exists");
     if is_active(&tx, &link).map_err(internal)? {
         protocol::refresh(&tx, &link, &now).map_err(internal)?;
+        super::messages::refresh_users(&tx, &link, &now).map_err(internal)?;
     }
     store::federation::set_synced(&tx, link.id, &now).map_err(internal)?;
     let messages = pending_envelopes(&tx, link.id).map_err(internal)?;
@@ -690,6 +691,7 @@ pub fn sync_link(engine: &mut Engine, link_id: i64) -> Result<SyncOutcome> {
         let link = store::federation::link(&tx, link_id)?.expect("exists");
         if is_active(&tx, &link)? {
             protocol::refresh(&tx, &link, &now)?;
+            super::messages::refresh_users(&tx, &link, &now)?;
         }
         let messages = pending_envelopes(&tx, link_id)?;
         tx.commit()?;
@@ -722,6 +724,14 @@ pub fn sync_link(engine: &mut Engine, link_id: i64) -> Result<SyncOutcome> {
                 break;
             }
             Ok(resp) => {
+                // Test mode: hold the partner's answer before applying it, so a test can kill
+                // this side of the exchange in between.
+                if let Some(ms) = std::env::var("PARTNERMAP_FED_TEST_CLIENT_HOLD_MS")
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok())
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(ms));
+                }
                 let resp: Exchange = serde_json::from_slice(&resp)
                     .map_err(|e| Error::Io(format!("the partner's answer is unreadable: {e}")))?;
                 let n_in = resp.messages.len();

@@ -608,6 +608,12 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
         return Ok(Applied::Done); // nothing is kept for a partnership that is not active
     }
     match msg {
+        Msg::Users { users } => return super::messages::apply_users(conn, link, users, now),
+        Msg::ShareRequest(r) => return super::messages::apply_request(conn, link, r, now),
+        Msg::ShareRequestStatus(r) => {
+            return super::messages::apply_request_status(conn, link, r, now);
+        }
+        Msg::ThreadPost(p) => return super::messages::apply_post(conn, link, p, now),
         Msg::Snapshot(snap) => {
             for p in &snap.pops {
                 psi::unpack(&p.points.0).map_err(|_| bad("points"))?;
@@ -791,7 +797,11 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
 /// sharing settings toward us, its released records (rows at `full`, opened entries at
 /// `overlaps`), their memberships, and per-cell PSI counts at `counts`.
 pub fn rebuild(conn: &Connection, keyer: Keyer, link: &Link, now: &str) -> Result<()> {
-    let snap = received_snapshot(conn, link.id)?.unwrap_or_default();
+    // Nothing received yet (a new or renewed link: an answer may come before the snapshot):
+    // nothing to turn into rows, and nothing kept (a request's population) to take away.
+    let Some(snap) = received_snapshot(conn, link.id)? else {
+        return Ok(());
+    };
     let source = match store::records::source_by_name(conn, link.remote_org, REMOTE_SOURCE)? {
         Some(s) => s.id,
         None => store::records::insert_source(

@@ -136,6 +136,16 @@ pub enum Msg {
     },
     /// The partnership ends: delete everything received from the sender.
     Revoke,
+    /// The sender's users its partner may see (SPEC §1), whole, when they changed.
+    Users {
+        users: Vec<super::messages::WireUser>,
+    },
+    /// The sender asks the receiver to share (a share request).
+    ShareRequest(super::messages::WireRequest),
+    /// A share request answered (by its owner) or withdrawn (by its requester).
+    ShareRequestStatus(super::messages::WireRequestStatus),
+    /// A post to a thread, or owners added to it.
+    ThreadPost(super::messages::WirePost),
 }
 
 impl Msg {
@@ -148,6 +158,10 @@ impl Msg {
             Msg::OprfAnswer { .. } => "oprf_answer",
             Msg::OprfRefused { .. } => "oprf_refused",
             Msg::Revoke => "revoke",
+            Msg::Users { .. } => "users",
+            Msg::ShareRequest(_) => "share_request",
+            Msg::ShareRequestStatus(_) => "share_request_status",
+            Msg::ThreadPost(_) => "thread_post",
         }
     }
 }

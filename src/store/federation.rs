@@ -488,18 +488,33 @@ pub fn purge(conn: &Connection, link: &Link) -> rusqlite::Result<()> {
     conn.execute("DELETE FROM fed_counts WHERE link_id = ?1", [link.id])?;
     conn.execute("DELETE FROM fed_answers WHERE link_id = ?1", [link.id])?;
     conn.execute("DELETE FROM fed_oprf_pending WHERE link_id = ?1", [link.id])?;
-    conn.execute("DELETE FROM fed_pops WHERE link_id = ?1", [link.id])?;
     conn.execute(
         "DELETE FROM sharing_settings WHERE owner_org = ?1",
         [link.remote_org],
     )?;
+    // A population a share request names stays as an empty shell (its name only), so that the
+    // request keeps its history as in one database; the others go (their fed_pops with them).
     conn.execute(
-        "DELETE FROM populations WHERE org_id = ?1",
+        "DELETE FROM populations WHERE org_id = ?1 AND id NOT IN
+            (SELECT population_id FROM share_requests WHERE population_id IS NOT NULL)",
         [link.remote_org],
+    )?;
+    conn.execute(
+        "DELETE FROM population_members WHERE population_id IN
+            (SELECT id FROM populations WHERE org_id = ?1)",
+        [link.remote_org],
+    )?;
+    conn.execute(
+        "UPDATE populations SET record_count = 0, filters = '[]' WHERE org_id = ?1",
+        [link.remote_org],
+    )?;
+    conn.execute(
+        "UPDATE fed_pops SET points = x'' WHERE link_id = ?1",
+        [link.id],
     )?;
     conn.execute("DELETE FROM records WHERE org_id = ?1", [link.remote_org])?;
     conn.execute(
-        "DELETE FROM data_sources WHERE org_id = ?1",
+        "DELETE FROM data_sources WHERE org_id = ?1 AND id NOT IN (SELECT source_id FROM populations)",
         [link.remote_org],
     )?;
     conn.execute(
@@ -508,6 +523,8 @@ pub fn purge(conn: &Connection, link: &Link) -> rusqlite::Result<()> {
          WHERE id = ?1",
         [link.id],
     )?;
+    // The partner's users: nameless from now on (threads and requests keep their history).
+    super::fed_refs::scrub_users(conn, link.id, link.remote_org)?;
     // Messages carrying our data that were not delivered yet are withdrawn too.
     conn.execute(
         "DELETE FROM fed_outbox WHERE link_id = ?1 AND kind <> 'revoke'",

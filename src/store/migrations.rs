@@ -388,6 +388,19 @@ CREATE TABLE source_columns (
     PRIMARY KEY (source_id, field)
 );
 "#,
+    // 6: what a remote partner's messages made here (FEDERATION.md, "everything else a
+    // partnership has"): its users, share requests and threads, by the partner's reference.
+    r#"
+CREATE TABLE fed_refs (
+    link_id    INTEGER NOT NULL REFERENCES fed_links(id) ON DELETE CASCADE,
+    kind       TEXT NOT NULL CHECK (kind IN ('user', 'request', 'thread')),
+    remote_ref INTEGER NOT NULL,
+    local_id   INTEGER NOT NULL,
+    PRIMARY KEY (link_id, kind, remote_ref)
+);
+CREATE INDEX fed_refs_local ON fed_refs(link_id, kind, local_id);
+ALTER TABLE fed_links ADD COLUMN users_hash TEXT;
+"#,
 ];
 
 /// The schema version whose step changed the keys: after it, every record's keys are computed

@@ -4,6 +4,7 @@
 pub mod columns;
 pub mod crm_sync;
 pub mod exports;
+pub mod fed_refs;
 pub mod federation;
 pub mod fx;
 mod migrations;

@@ -16,12 +16,12 @@ use std::process::{Child, Command, Output, Stdio};
 
 /// Alpha's CRM for the equivalence tests (its Wayne Enterprises GmbH, without a website,
 /// meets Beta's wayne.com on name: SPEC §2's cross rule, carried by tagged PSI elements).
-const ALPHA_CSV: &str = "core/alpha.csv";
+pub(crate) const ALPHA_CSV: &str = "core/alpha.csv";
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_partnermap");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_partnermap");
 
-fn cli(db: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn cli(db: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(BIN);
     c.arg("--db").arg(db).args(args).stdin(Stdio::null());
     c.env_remove("PARTNERMAP_USER").env_remove("PARTNERMAP_NOW");
@@ -31,7 +31,7 @@ fn cli(db: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().expect("run partnermap")
 }
 
-fn ok(o: Output) -> String {
+pub(crate) fn ok(o: Output) -> String {
     assert!(
         o.status.success(),
         "failed: {}\n{}",
@@ -41,7 +41,7 @@ fn ok(o: Output) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
-fn fails(o: Output) -> String {
+pub(crate) fn fails(o: Output) -> String {
     assert!(
         !o.status.success(),
         "should have failed: {}",
@@ -51,13 +51,13 @@ fn fails(o: Output) -> String {
 }
 
 /// A `partnermap serve --peer-listen 127.0.0.1:0` process; killed (SIGKILL) on drop.
-struct Served {
-    child: Child,
-    url: String,
+pub(crate) struct Served {
+    pub(crate) child: Child,
+    pub(crate) url: String,
 }
 
 impl Served {
-    fn start(db: &Path, env: &[(&str, &str)]) -> Served {
+    pub(crate) fn start(db: &Path, env: &[(&str, &str)]) -> Served {
         let mut c = Command::new(BIN);
         c.arg("--db")
             .arg(db)
@@ -85,7 +85,7 @@ impl Served {
         std::thread::spawn(move || for _ in lines {});
         Served { child, url }
     }
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -98,7 +98,7 @@ impl Drop for Served {
 }
 
 /// One instance's database with one org and its data.
-fn instance(dir: &Path, alpha: bool) -> PathBuf {
+pub(crate) fn instance(dir: &Path, alpha: bool) -> PathBuf {
     instance_from(dir, alpha, if alpha { ALPHA_CSV } else { "core/beta.csv" })
 }
 
@@ -163,7 +163,7 @@ fn instance_from(dir: &Path, alpha: bool, csv: &str) -> PathBuf {
     db
 }
 
-fn matrix(e: &Engine, email: &str, partner: &str) -> BTreeMap<(String, String), usize> {
+pub(crate) fn matrix(e: &Engine, email: &str, partner: &str) -> BTreeMap<(String, String), usize> {
     let a = e.actor(Some(email)).unwrap();
     e.overlaps(&a, partner)
         .unwrap()
@@ -177,12 +177,16 @@ fn matrix(e: &Engine, email: &str, partner: &str) -> BTreeMap<(String, String), 
         .collect()
 }
 
-fn matrix_at(db: &Path, email: &str, partner: &str) -> BTreeMap<(String, String), usize> {
+pub(crate) fn matrix_at(
+    db: &Path,
+    email: &str,
+    partner: &str,
+) -> BTreeMap<(String, String), usize> {
     matrix(&Engine::open(db).unwrap(), email, partner)
 }
 
 /// A report's rows (sorted JSON), or the refusal's text.
-fn rows(
+pub(crate) fn rows(
     e: &Engine,
     email: &str,
     partner: &str,
@@ -221,7 +225,7 @@ fn rows(
     Ok(v)
 }
 
-fn set_sharing(
+pub(crate) fn set_sharing(
     db: &Path,
     email: &str,
     partner: &str,
@@ -235,7 +239,7 @@ fn set_sharing(
     e.set_sharing(&a, partner, pop, level, Some(&f)).unwrap();
 }
 
-fn set_local(
+pub(crate) fn set_local(
     n: &mut common::Net,
     beta: bool,
     partner: &str,
@@ -255,7 +259,12 @@ fn set_local(
 }
 
 /// Both directions' matrices equal the local partnership's, and the given cells' reports too.
-fn assert_equivalent(n: &common::Net, a_db: &Path, b_db: &Path, cells: &[(&str, &str, bool)]) {
+pub(crate) fn assert_equivalent(
+    n: &common::Net,
+    a_db: &Path,
+    b_db: &Path,
+    cells: &[(&str, &str, bool)],
+) {
     let (ea, eb) = (Engine::open(a_db).unwrap(), Engine::open(b_db).unwrap());
     assert_eq!(
         matrix(&ea, "ann@alpha.com", "Beta"),
@@ -283,11 +292,11 @@ fn assert_equivalent(n: &common::Net, a_db: &Path, b_db: &Path, cells: &[(&str, 
     }
 }
 
-fn sync(db: &Path, env: &[(&str, &str)]) -> String {
+pub(crate) fn sync(db: &Path, env: &[(&str, &str)]) -> String {
     ok(cli(db, &["sync"], env))
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 

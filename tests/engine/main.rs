@@ -14,6 +14,7 @@ mod demo;
 mod engine_core;
 mod export_paths;
 mod federation;
+mod federation_messages;
 mod matching_rules;
 mod privacy_suite;
 mod reliability;

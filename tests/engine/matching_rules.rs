@@ -289,12 +289,14 @@ fn a_database_keyed_by_the_old_rule_is_upgraded_on_open() {
     let expected_north = count(&t.e, &t.north, "South");
     let Two { _dir, path, e, .. } = t;
     drop(e);
-    // Turn the database back into schema 4 (the one before two keys per record): one key per record (domain, else name; platform
+    // Turn the database back into schema 4 (the one before two keys per record, and before the
+    // federation message references of step 6): one key per record (domain, else name; platform
     // pages keyed as the platform), population members in the old 16-byte form.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
         c.execute_batch(
-            "DROP INDEX records_org_domain; DROP INDEX records_org_name;
+            "DROP TABLE fed_refs; ALTER TABLE fed_links DROP COLUMN users_hash;
+             DROP INDEX records_org_domain; DROP INDEX records_org_name;
              DROP TABLE source_keys; DROP TABLE source_columns;
              UPDATE populations SET members = zeroblob(16 * record_count);
              DROP TABLE population_members;

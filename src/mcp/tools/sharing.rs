@@ -841,10 +841,10 @@ impl PartnermapServer {
 
 // ---------- rendering ----------
 
-/// A person as seen from `my_org`: a colleague's name outside, a partner's user's under
-/// partner_supplied.
-fn person_out(p: crate::engine::Person, my_org: &str) -> PersonOut {
-    let mine = p.org == my_org;
+/// A person as the acting org sees them: a colleague's name outside, a partner's user's under
+/// partner_supplied (decided by org id: a partner's name may equal yours).
+fn person_out(p: crate::engine::Person) -> PersonOut {
+    let mine = p.own;
     PersonOut {
         id: p.id,
         role: p.role.map(|r| r.to_string()),
@@ -899,7 +899,7 @@ fn request_out(r: ShareRequestView) -> RequestOut {
     }
 }
 
-pub(crate) fn thread_out(t: ThreadView, max_messages: usize, my_org: &str) -> ThreadItem {
+pub(crate) fn thread_out(t: ThreadView, max_messages: usize, _my_org: &str) -> ThreadItem {
     let message_count = t.messages.len();
     let skip = message_count.saturating_sub(max_messages);
     let mine = t.opened_by_you;
@@ -910,20 +910,16 @@ pub(crate) fn thread_out(t: ThreadView, max_messages: usize, my_org: &str) -> Th
         account: mine.then(|| clean(&t.account)),
         my_record_id: t.my_record_id,
         opened_by_you: t.opened_by_you,
-        owners: t
-            .owners
-            .into_iter()
-            .map(|p| person_out(p, my_org))
-            .collect(),
+        owners: t.owners.into_iter().map(person_out).collect(),
         messages: t
             .messages
             .into_iter()
             .skip(skip)
             .map(|m| {
-                let ours = m.author.org == my_org;
+                let ours = m.author.own;
                 MessageOut {
                     id: m.id,
-                    author: person_out(m.author, my_org),
+                    author: person_out(m.author),
                     body: ours.then(|| clean_body(&m.body)),
                     created_at: m.created_at,
                     partner_supplied: (!ours).then(|| BodyText {
