@@ -6,7 +6,7 @@ use super::net::{self, Handled, PostError, UNKNOWN};
 use super::protocol;
 use super::psi;
 use super::wire::{
-    AcceptReq, AcceptResp, B64, CODE_PREFIX, Envelope, Exchange, InviteCode, Msg, PROTOCOL,
+    self, AcceptReq, AcceptResp, B64, CODE_PREFIX, Envelope, Exchange, InviteCode, Msg, PROTOCOL,
     matching_version,
 };
 use crate::engine::{Engine, PartnershipView};
@@ -270,6 +270,13 @@ pub fn accept_code(engine: &mut Engine, actor: &Actor, code: &str) -> Result<Par
             return Err(refused_sentence(e, &c.org));
         }
     };
+    if let Some(m) = serde_json::from_slice::<wire::Head>(&resp)
+        .ok()
+        .and_then(|h| wire::version_mismatch(h.protocol))
+    {
+        undo(engine)?;
+        return Err(Error::Conflict(format!("{}: {m}.", c.org)));
+    }
     let resp: AcceptResp = match serde_json::from_slice(&resp) {
         Ok(r) => r,
         Err(_) => {
@@ -420,6 +427,12 @@ fn internal(e: impl std::fmt::Display) -> (u16, String) {
 }
 
 fn handle_accept(engine: &mut Engine, peer: InstanceId, body: &[u8], accept: bool) -> HResult {
+    if let Some(m) = serde_json::from_slice::<wire::Head>(body)
+        .ok()
+        .and_then(|h| wire::version_mismatch(h.protocol))
+    {
+        return Err((409, m));
+    }
     let req: AcceptReq =
         serde_json::from_slice(body).map_err(|_| (400, "malformed request".to_string()))?;
     let hash = Sha256::digest(&req.secret.0);
@@ -623,13 +636,18 @@ fn is_active(conn: &rusqlite::Connection, link: &Link) -> Result<bool> {
 
 fn handle_exchange(engine: &mut Engine, peer: InstanceId, body: &[u8]) -> HResult {
     let unknown = || (404, UNKNOWN.to_string());
-    let req: Exchange = serde_json::from_slice(body).map_err(|_| unknown())?;
-    let link = store::federation::link(engine.conn(), req.link)
+    let head: wire::Head = serde_json::from_slice(body).map_err(|_| unknown())?;
+    let link = store::federation::link(engine.conn(), head.link)
         .map_err(internal)?
         .ok_or_else(unknown)?;
     if link.remote_instance != peer.0 {
         return Err(unknown()); // the same answer as a partnership that does not exist
     }
+    if let Some(m) = wire::version_mismatch(head.protocol) {
+        return Err((409, m));
+    }
+    let req: Exchange = serde_json::from_slice(body)
+        .map_err(|_| (400, "malformed exchange (nothing was applied)".to_string()))?;
     let now = engine.now_str();
     let keyer = engine.keyer();
     let tx = store::write_tx(engine.conn_mut()).map_err(internal)?;
@@ -731,6 +749,12 @@ pub fn sync_link(engine: &mut Engine, link_id: i64) -> Result<SyncOutcome> {
                     .and_then(|v| v.parse::<u64>().ok())
                 {
                     std::thread::sleep(std::time::Duration::from_millis(ms));
+                }
+                if let Some(m) = serde_json::from_slice::<wire::Head>(&resp)
+                    .ok()
+                    .and_then(|h| wire::version_mismatch(h.protocol))
+                {
+                    return Err(Error::Conflict(format!("{m}.")));
                 }
                 let resp: Exchange = serde_json::from_slice(&resp)
                     .map_err(|e| Error::Io(format!("the partner's answer is unreadable: {e}")))?;

@@ -60,6 +60,27 @@ impl InviteCode {
     }
 }
 
+/// What every request and answer starts with, read before the rest: a peer on another protocol
+/// version is told so in a sentence, never misread.
+#[derive(Debug, Deserialize)]
+pub struct Head {
+    pub protocol: u32,
+    /// The receiver's link id (exchanges only).
+    #[serde(default)]
+    pub link: i64,
+}
+
+/// The sentence for a peer on another protocol version, if it is on one.
+pub fn version_mismatch(theirs: u32) -> Option<String> {
+    (theirs != PROTOCOL).then(|| {
+        format!(
+            "the partner's instance speaks federation protocol {theirs} and this one speaks \
+             {PROTOCOL}: update partnermap on both sides to the same version, then try again \
+             (nothing was changed)"
+        )
+    })
+}
+
 /// POST /v1/accept and /v1/decline: the invitee proves the secret.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AcceptReq {

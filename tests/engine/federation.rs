@@ -773,6 +773,36 @@ fn a_third_instance_gets_the_answer_of_an_unknown_partnership() {
         rt.block_on(net::post(&b_id, a_id.id, &served.url, "/v1/exchange", body))
             .is_ok()
     );
+    // The pinned partner on another protocol version is told so in a sentence (a third
+    // instance still gets the answer of an unknown partnership), and nothing is applied.
+    let old = |me: &partnermap::federation::identity::Identity| {
+        let body = serde_json::json!({"protocol": 1, "link": link, "ack": 0, "messages": [
+            {"seq": 1, "msg": {"type": "revoke"}}
+        ]});
+        match rt.block_on(net::post(
+            me,
+            a_id.id,
+            &served.url,
+            "/v1/exchange",
+            serde_json::to_vec(&body).unwrap(),
+        )) {
+            Err(net::PostError::Status(s, b)) => (s, b),
+            other => panic!("expected a refusal, got {:?}", other.map(|_| ())),
+        }
+    };
+    let (status, says) = old(&b_id);
+    assert_eq!(status, 409, "{says}");
+    assert!(
+        says.contains("protocol 1") && says.contains("update partnermap"),
+        "{says}"
+    );
+    assert_eq!(old(&c_id), third_on_real_link);
+    let active: String = Engine::open(&a_db)
+        .unwrap()
+        .conn()
+        .query_row("SELECT status FROM partnerships", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(active, "active", "the old-protocol revoke was not applied");
     // A client that pins another ID never talks to Alpha.
     let body = serde_json::to_vec(&wire::Exchange {
         protocol: wire::PROTOCOL,
