@@ -3,7 +3,7 @@
 //! in [`Supplied`] fields or serialize it through the `as_*` helpers below, inside a
 //! `partner_supplied` member; the MCP layer ([`crate::mcp::render`]) re-exports the same types.
 
-use rmcp::schemars::{self, JsonSchema};
+use schemars::JsonSchema;
 
 /// Longest piece of text (a name, a website, a field value) put in an output, in characters.
 pub const MAX_TEXT: usize = 300;
@@ -92,15 +92,15 @@ impl<const MAX: usize> serde::Serialize for Supplied<MAX> {
     }
 }
 
-impl<const MAX: usize> rmcp::schemars::JsonSchema for Supplied<MAX> {
+impl<const MAX: usize> schemars::JsonSchema for Supplied<MAX> {
     fn inline_schema() -> bool {
         true
     }
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Supplied".into()
     }
-    fn json_schema(_: &mut rmcp::schemars::SchemaGenerator) -> rmcp::schemars::Schema {
-        rmcp::schemars::json_schema!({ "type": "string" })
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string" })
     }
 }
 
@@ -118,15 +118,15 @@ impl serde::Serialize for SuppliedFields {
     }
 }
 
-impl rmcp::schemars::JsonSchema for SuppliedFields {
+impl schemars::JsonSchema for SuppliedFields {
     fn inline_schema() -> bool {
         true
     }
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "SuppliedFields".into()
     }
-    fn json_schema(_: &mut rmcp::schemars::SchemaGenerator) -> rmcp::schemars::Schema {
-        rmcp::schemars::json_schema!({ "type": "object", "additionalProperties": true })
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "object", "additionalProperties": true })
     }
 }
 
@@ -167,6 +167,37 @@ impl Ref {
             partner_supplied: Name::of(name),
         }
     }
+}
+
+/// Something with an id and a name another organization wrote (a partner, its population):
+/// serialized as a [`Ref`] through [`as_ref`].
+pub trait Named {
+    fn id(&self) -> i64;
+    fn name(&self) -> &str;
+}
+
+/// Serializes a [`Named`] as the [`Ref`] `{"id": …, "partner_supplied": {"name": …}}` (with
+/// `#[schemars(with = "crate::text::Ref")]`).
+pub fn as_ref<T: Named, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&Ref::new(v.id(), v.name()), s)
+}
+
+/// The `partner_supplied` group of an object about a partner (a partnership, a report): its name.
+#[derive(Debug, Clone, Default, serde::Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct PartnerName {
+    pub partner: Supplied,
+}
+
+/// Serializes a partner's name as the group `{"partner": …}` (for a field renamed
+/// `partner_supplied`, with `#[schemars(with = "crate::text::PartnerName")]`).
+pub fn as_partner<S: serde::Serializer>(name: &str, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(
+        &PartnerName {
+            partner: Supplied::new(name),
+        },
+        s,
+    )
 }
 
 /// Serializes a name as the `partner_supplied` group `{"name": …}` (for a `name: String` field

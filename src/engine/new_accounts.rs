@@ -13,7 +13,7 @@ use crate::matching::PopKeys;
 use crate::model::{Actor, PopulationType, Record};
 use crate::store;
 use crate::text::Supplied;
-use rmcp::schemars::{self, JsonSchema};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};

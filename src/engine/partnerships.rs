@@ -52,22 +52,37 @@ pub struct PartnerDetail {
     pub you_share: Vec<SideSharing>,
 }
 
-/// The partnership as the caller sees it after a change.
-#[derive(Debug, Clone, Serialize)]
+// The partnership as the caller sees it after a change.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct PartnershipView {
     pub id: i64,
+    /// invited, active, declined or revoked.
+    #[schemars(with = "String")]
     pub status: PartnershipStatus,
-    pub partner: String,
     pub partner_id: i64,
+    /// {partner}: the partner's name.
+    #[serde(
+        rename = "partner_supplied",
+        serialize_with = "crate::text::as_partner"
+    )]
+    #[schemars(with = "crate::text::PartnerName")]
+    pub partner: String,
 }
 
-/// What deleting an offline partner removed.
-#[derive(Debug, Clone, Serialize)]
+// What deleting an offline partner removed.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct Deleted {
     pub id: i64,
-    pub name: String,
+    /// Records removed with the partner.
     pub records: i64,
+    /// Populations removed with the partner.
+    #[serde(skip_serializing_if = "crate::shape::is_zero")]
     pub populations: usize,
+    #[serde(rename = "partner_supplied", serialize_with = "crate::text::as_name")]
+    #[schemars(with = "crate::text::Name")]
+    pub name: String,
 }
 
 fn summary(actor: &Actor, p: &PartnerRef) -> PartnerSummary {

@@ -10,6 +10,7 @@ use crate::error::{Error, Result, invalid, not_found};
 use crate::matching::{KeyKind, Member, PopKeys, domain_key, explain, name_key};
 use crate::model::{Actor, PopulationType, Record, SharingLevel};
 use crate::scoring::Label;
+use crate::shape;
 use crate::store;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -45,21 +46,55 @@ impl FromStr for TopSort {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct TopPartner {
     pub id: i64,
+    /// {name}: the partner's name.
+    #[serde(rename = "partner_supplied", serialize_with = "crate::text::as_name")]
+    #[schemars(with = "crate::text::Name")]
     pub name: String,
+    #[serde(skip_serializing_if = "shape::is_false")]
     pub offline: bool,
+    /// High, Medium, Low, None or Unknown.
+    #[schemars(with = "String")]
     pub label: Label,
+    /// 0-100; only for High/Medium/Low.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_pct_opt"
+    )]
     pub s: Option<f64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_sig3_opt"
+    )]
     pub impact: Option<f64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_pct_opt"
+    )]
     pub coverage_pct: Option<f64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_pct_opt"
+    )]
     pub impact_percentile: Option<f64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_pct_opt"
+    )]
     pub coverage_percentile: Option<f64>,
     pub overlap_count: usize,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_sig3_opt"
+    )]
     pub win_rate_lift: Option<f64>,
+    #[serde(skip_serializing_if = "shape::is_zero")]
     pub won_deals_with_partner: usize,
-    /// Codes of the reasons for Unknown / None.
+    /// Reason codes for Unknown / None (partner_score explains each).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<&'static str>,
 }
 
@@ -235,16 +270,22 @@ impl DealQuery {
     }
 }
 
-/// Totals over every deal the query matched (all pages).
-#[derive(Debug, Clone, Default, Serialize)]
+// Totals over every deal the query matched (all pages), in whole USD at the current rates
+// (deals without a convertible amount count as 0).
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct DealSummary {
     /// Deals matched.
     pub deals: usize,
-    /// Of those, deals at least one partner can help with.
+    /// Of those, the deals at least one partner can help with.
     pub deals_with_help: usize,
-    /// Their total amount in USD at the current rates (deals without a convertible amount
-    /// count as 0).
+    /// Their total amount, whole USD at the current rates.
+    #[serde(serialize_with = "shape::as_money")]
+    #[schemars(with = "i64")]
     pub amount_usd: f64,
+    /// The total amount of the deals with help, whole USD.
+    #[serde(rename = "with_help_amount_usd", serialize_with = "shape::as_money")]
+    #[schemars(with = "i64")]
     pub amount_usd_with_help: f64,
 }
 

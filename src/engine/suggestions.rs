@@ -14,7 +14,7 @@ use crate::matching::{KeyKind, domain_key};
 use crate::model::{Actor, PartnershipStatus, PopulationType};
 use crate::store;
 use crate::text::Supplied;
-use rmcp::schemars::{self, JsonSchema};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::HashMap;
 

@@ -110,7 +110,7 @@ impl PartnermapServer {
                     "to": to.to_string(),
                     "score_as_of": as_of.to_string(),
                     "ranked_partners": total,
-                    "leaderboard": rows.into_iter().map(score::top_out).collect::<Vec<_>>(),
+                    "leaderboard": rows,
                     "influence": influence,
                 }))
             })

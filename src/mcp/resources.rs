@@ -134,7 +134,7 @@ impl PartnermapServer {
                     }))
                     .await
                 {
-                    v["overlaps"] = serde_json::to_value(&o.0.cells).unwrap_or_default();
+                    v["overlaps"] = serde_json::to_value(&o.0.list.cells).unwrap_or_default();
                 }
                 if let Ok(s) = self
                     .partner_score(Parameters(PartnerScoreIn {

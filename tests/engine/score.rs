@@ -875,7 +875,7 @@ fn cli_verbs() {
     assert!(close(s["s"].as_f64().unwrap(), 33.75));
     assert_eq!(s["metrics"]["with"]["won_deals"], 10);
     let t = run(&["top", "--limit", "3"]);
-    assert_eq!(t["partners"][0]["name"], "Cygnus");
+    assert_eq!(t["partners"][0]["partner_supplied"]["name"], "Cygnus");
     assert_eq!(t["partners"].as_array().unwrap().len(), 3);
     let f = run(&["fx", "list"]);
     assert!(

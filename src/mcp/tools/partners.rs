@@ -3,10 +3,9 @@
 //! delete_offline_partner.
 
 use super::{PartnerOut, PopulationOut, default_limit, opt_arg, opt_text};
+use crate::engine::{Deleted, PartnershipView};
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{
-    self, Name, Supplied, clean, clean_all, clean_opt, is_zero, supplied_all,
-};
+use crate::mcp::render::{self, Supplied, clean, clean_all, clean_opt, supplied_all};
 use crate::model::PartnershipStatus;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
@@ -130,32 +129,15 @@ pub struct SearchOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct PartnershipOut {
-    pub partnership: PartnershipRef,
+    pub partnership: PartnershipView,
 }
 
 /// invite_partner's answer: the partnership (an organization in this database), or the code
 /// of a remote invitation.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct InviteOut {
-    pub partnership: Option<PartnershipRef>,
+    pub partnership: Option<PartnershipView>,
     pub invitation: Option<super::federation::InvitationOut>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PartnershipRef {
-    pub id: i64,
-    /// invited, active, declined or revoked.
-    pub status: String,
-    pub partner_id: i64,
-    /// {partner}: the partner's name.
-    pub partner_supplied: PartnerName,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PartnerName {
-    pub partner: Supplied,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -165,19 +147,7 @@ pub struct AddOfflineOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DeleteOfflineOut {
-    pub deleted: DeletedOut,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct DeletedOut {
-    pub id: i64,
-    /// Records removed with the partner.
-    pub records: i64,
-    /// Populations removed with the partner.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub populations: usize,
-    pub partner_supplied: Name,
+    pub deleted: Deleted,
 }
 
 // ---------- inputs ----------
@@ -416,7 +386,7 @@ impl PartnermapServer {
         }
         let v = self.call(move |e, a| e.invite(a, &args.org)).await?;
         Ok(Json(InviteOut {
-            partnership: Some(partnership(v).partnership),
+            partnership: Some(v),
             invitation: None,
         }))
     }
@@ -451,7 +421,7 @@ impl PartnermapServer {
                         Ok(v)
                     } else {
                         let org = ops::decline_code(e, a, &code)?;
-                        Ok(crate::engine::PartnershipView {
+                        Ok(PartnershipView {
                             id: 0,
                             status: PartnershipStatus::Declined,
                             partner: org,
@@ -460,12 +430,12 @@ impl PartnermapServer {
                     }
                 })
                 .await?;
-            return Ok(Json(partnership(v)));
+            return Ok(Json(PartnershipOut { partnership: v }));
         }
         let v = self
             .call(move |e, a| e.respond_to_invitation(a, &args.partner, args.accept))
             .await?;
-        Ok(Json(partnership(v)))
+        Ok(Json(PartnershipOut { partnership: v }))
     }
 
     #[tool(
@@ -495,7 +465,7 @@ impl PartnermapServer {
                 Ok(v)
             })
             .await?;
-        Ok(Json(partnership(v)))
+        Ok(Json(PartnershipOut { partnership: v }))
     }
 
     #[tool(
@@ -535,30 +505,10 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<DeleteOfflineIn>,
     ) -> Result<Json<DeleteOfflineOut>, String> {
-        let d = self
+        let deleted = self
             .call(move |e, a| e.delete_offline_partner(a, &args.partner, &args.confirm))
             .await?;
-        Ok(Json(DeleteOfflineOut {
-            deleted: DeletedOut {
-                id: d.id,
-                records: d.records,
-                populations: d.populations,
-                partner_supplied: Name::of(&d.name),
-            },
-        }))
-    }
-}
-
-fn partnership(v: crate::engine::PartnershipView) -> PartnershipOut {
-    PartnershipOut {
-        partnership: PartnershipRef {
-            id: v.id,
-            status: v.status.to_string(),
-            partner_id: v.partner_id,
-            partner_supplied: PartnerName {
-                partner: Supplied::new(v.partner),
-            },
-        },
+        Ok(Json(DeleteOfflineOut { deleted }))
     }
 }
 

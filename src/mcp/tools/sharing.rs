@@ -2,10 +2,10 @@
 //! withdraw_share_request, list_share_requests, account_mapping_report, export_report,
 //! create_thread, post_to_thread, list_threads.
 
-use super::data::PopRefOut;
 use super::{default_limit, opt_arg, opt_text};
 use crate::engine::{
-    NewShareRequest, NewThread, Report, ReportQuery, ShareRequestView, ThreadView,
+    ExportResult, NewShareRequest, NewThread, PopRef, Report, ReportQuery, ShareRequestView,
+    ThreadView,
 };
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{
@@ -13,6 +13,8 @@ use crate::mcp::render::{
     is_false, is_zero, supplied_all,
 };
 use crate::model::{RequestDirection, ShareRequestStatus, SharingLevel};
+use crate::shape::Page;
+use crate::text::PartnerName;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
@@ -132,23 +134,20 @@ pub struct PersonOut {
     pub partner_supplied: Option<PersonText>,
 }
 
+/// list_share_requests: a page of requests, with the pending ones counted.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListShareRequestsOut {
+pub struct RequestList {
     /// Newest first.
     pub requests: Vec<RequestOut>,
-    pub total: usize,
     /// Pending requests in all, by direction (every page).
     pub pending: BTreeMap<String, usize>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ReportOut {
     pub partner_id: i64,
     /// Your population (the matrix row).
-    pub my_population: PopRefOut,
+    pub my_population: PopRef,
     /// The partner's population (the matrix column): {id, partner_supplied: {name}}.
     pub partner_population: Ref,
     /// The level the partner shares its population with you at: overlaps (its shared fields on matched accounts) or full (also its accounts you do not have).
@@ -170,12 +169,6 @@ pub struct ReportOut {
     pub truncated: bool,
     /// {partner}: the partner's name.
     pub partner_supplied: PartnerName,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PartnerName {
-    pub partner: Supplied,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -218,23 +211,6 @@ pub struct RowOut {
 #[schemars(inline)]
 pub struct RowText {
     pub partner_record: SuppliedFields,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ExportOut {
-    /// The CSV file written.
-    pub path: String,
-    pub rows_written: usize,
-    /// Distinct partner accounts in the file.
-    pub partner_records: usize,
-    /// Of those, the ones not exported before this term: what this export used of the allowance.
-    pub newly_counted: usize,
-    /// Partner records your plan may export per 365-day term.
-    pub allowance: i64,
-    pub used_this_term: i64,
-    pub allowance_left: i64,
-    pub term_start: String,
-    pub term_end: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -303,14 +279,11 @@ pub struct BodyText {
     pub body: SuppliedBody,
 }
 
+/// list_threads: a page of threads.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListThreadsOut {
+pub struct ThreadList {
     /// Most recently active first, each with its newest messages.
     pub threads: Vec<ThreadItem>,
-    pub total: usize,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
 }
 
 // ---------- inputs ----------
@@ -654,7 +627,7 @@ impl PartnermapServer {
     pub async fn list_share_requests(
         &self,
         Parameters(args): Parameters<ListShareRequestsIn>,
-    ) -> Result<Json<ListShareRequestsOut>, String> {
+    ) -> Result<Json<Page<RequestList>>, String> {
         let direction: Option<RequestDirection> = opt_arg(&args.direction)?;
         let status: Option<ShareRequestStatus> = opt_arg(&args.status)?;
         let requests = self
@@ -675,10 +648,12 @@ impl PartnermapServer {
             status.map(|s| s.as_str()).unwrap_or("")
         );
         let (page, next_cursor) = render::page(requests, &scope, &args.cursor, args.limit)?;
-        Ok(Json(ListShareRequestsOut {
-            requests: page.into_iter().map(request_out).collect(),
+        Ok(Json(Page {
+            list: RequestList {
+                requests: page.into_iter().map(request_out).collect(),
+                pending,
+            },
             total,
-            pending,
             next_cursor,
         }))
     }
@@ -720,7 +695,7 @@ impl PartnermapServer {
     pub async fn export_report(
         &self,
         Parameters(args): Parameters<ExportIn>,
-    ) -> Result<Json<ExportOut>, String> {
+    ) -> Result<Json<ExportResult>, String> {
         let scope = args.report.scope();
         let offset = render::cursor_offset(&args.cursor, &scope)?;
         let mut q = args.report.query();
@@ -732,18 +707,9 @@ impl PartnermapServer {
             q.cursor = (offset > 0).then(|| crate::engine::report_cursor(offset));
         }
         let path = self.files().check_write(&args.path)?;
-        let r = self.call(move |e, a| e.export_report(a, &q, &path)).await?;
-        Ok(Json(ExportOut {
-            path: clean(&r.path),
-            rows_written: r.rows_written,
-            partner_records: r.partner_records,
-            newly_counted: r.newly_counted,
-            allowance: r.allowance,
-            used_this_term: r.used_this_term,
-            allowance_left: r.allowance_left,
-            term_start: r.term_start,
-            term_end: r.term_end,
-        }))
+        Ok(Json(
+            self.call(move |e, a| e.export_report(a, &q, &path)).await?,
+        ))
     }
 
     #[tool(
@@ -806,7 +772,7 @@ impl PartnermapServer {
     pub async fn list_threads(
         &self,
         Parameters(args): Parameters<ListThreadsIn>,
-    ) -> Result<Json<ListThreadsOut>, String> {
+    ) -> Result<Json<Page<ThreadList>>, String> {
         let partner = opt_text(args.partner);
         let (partner_id, threads, me) = self
             .read(move |e, a| {
@@ -828,11 +794,13 @@ impl PartnermapServer {
             partner_id.map(|i| i.to_string()).unwrap_or_default()
         );
         let (page, next_cursor) = render::page(threads, &scope, &args.cursor, limit)?;
-        Ok(Json(ListThreadsOut {
-            threads: page
-                .into_iter()
-                .map(|t| thread_out(t, MESSAGES_IN_LIST, &me))
-                .collect(),
+        Ok(Json(Page {
+            list: ThreadList {
+                threads: page
+                    .into_iter()
+                    .map(|t| thread_out(t, MESSAGES_IN_LIST, &me))
+                    .collect(),
+            },
             total,
             next_cursor,
         }))
@@ -968,10 +936,7 @@ fn report_out(r: Report, scope: &str, offset: usize) -> ReportOut {
     let next = offset + rows.len();
     ReportOut {
         partner_id: r.partner.id,
-        my_population: PopRefOut {
-            id: r.my_population.id,
-            name: clean(&r.my_population.name),
-        },
+        my_population: r.my_population,
         partner_population: Ref::new(r.partner_population.id, &r.partner_population.name),
         sharing_level: r.sharing_level.to_string(),
         overlap_count: r.overlap_count,
