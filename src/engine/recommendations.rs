@@ -381,13 +381,20 @@ pub struct DealNavigator {
     pub truncated: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct LookupPopulation {
     pub id: i64,
-    pub name: String,
+    /// prospects, customers, open_opportunities or custom.
     #[serde(rename = "type")]
+    #[schemars(with = "String")]
     pub pop_type: PopulationType,
+    /// overlaps or full: the level the partner shares it with you at.
+    #[schemars(with = "String")]
     pub sharing_level: SharingLevel,
+    #[serde(rename = "partner_supplied", serialize_with = "crate::text::as_name")]
+    #[schemars(with = "crate::text::Name")]
+    pub name: String,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -6,12 +6,12 @@ use super::opt_text;
 use super::partners::website_unless_domain;
 use crate::engine::{
     AccountRef, CrmImportReport, DealQuery, DealRecommendation, DealSummary, FxRate, LookupPartner,
-    NavigatorItem, PartnerScore, PipelineAccount, PipelineQuery, Reason, SideMetrics, TopPartner,
-    TopSort, as_of_arg, parse_as_of, parse_label,
+    LookupPopulation, NavigatorItem, PartnerScore, PipelineAccount, PipelineQuery, Reason,
+    SideMetrics, TopPartner, TopSort, as_of_arg, parse_as_of, parse_label,
 };
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{
-    self, Name, Ref, Supplied, SuppliedFields, clean, clean_all, clean_fields, clean_opt, is_false,
+    self, Ref, Supplied, SuppliedFields, clean, clean_all, clean_fields, clean_opt, is_false,
     is_zero, money_opt, pct_opt, sig3_opt, supplied_all,
 };
 use crate::model::{RequestDirection, ShareRequestStatus};
@@ -264,24 +264,12 @@ pub struct DealNavigatorOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(inline)]
-pub struct LookupPopulationOut {
-    pub id: i64,
-    /// prospects, customers, open_opportunities or custom.
-    #[serde(rename = "type")]
-    pub pop_type: String,
-    /// overlaps or full: the level the partner shares it with you at.
-    pub sharing_level: String,
-    pub partner_supplied: Name,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
 pub struct LookupPartnerOut {
     /// {id, partner_supplied: {name}}.
     pub partner: Ref,
     pub label: String,
     /// The partner's populations that hold the account (only those shared with you record by record).
-    pub partner_populations: Vec<LookupPopulationOut>,
+    pub partner_populations: Vec<LookupPopulation>,
     /// {visible_fields, partner_record}: the fields of the partner's record you may see (`*` = all: an offline partner you manage), and the record limited to them.
     #[serde(skip_serializing_if = "LookupText::is_empty")]
     pub partner_supplied: LookupText,
@@ -806,16 +794,7 @@ pub(crate) fn lookup_partner(p: LookupPartner) -> LookupPartnerOut {
     LookupPartnerOut {
         partner: Ref::new(p.partner.id, &p.partner.name),
         label: p.label.to_string(),
-        partner_populations: p
-            .partner_populations
-            .into_iter()
-            .map(|x| LookupPopulationOut {
-                id: x.id,
-                pop_type: x.pop_type.to_string(),
-                sharing_level: x.sharing_level.to_string(),
-                partner_supplied: Name::of(&x.name),
-            })
-            .collect(),
+        partner_populations: p.partner_populations,
         partner_supplied: LookupText {
             visible_fields: supplied_all(&p.visible_fields),
             partner_record: SuppliedFields(p.partner_record),
