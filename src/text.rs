@@ -4,6 +4,7 @@
 //! `partner_supplied` member; the MCP layer ([`crate::mcp::render`]) re-exports the same types.
 
 use schemars::JsonSchema;
+use serde::Serialize;
 
 /// Longest piece of text (a name, a website, a field value) put in an output, in characters.
 pub const MAX_TEXT: usize = 300;
@@ -165,6 +166,25 @@ impl Ref {
         Ref {
             id,
             partner_supplied: Name::of(name),
+        }
+    }
+}
+
+/// What an organization wrote about itself: its name and domain (a partner's, a suggested
+/// organization's), under `partner_supplied`.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
+pub struct OrgText {
+    pub name: Supplied,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<Supplied>,
+}
+
+impl OrgText {
+    pub fn new(name: &str, domain: Option<&str>) -> Self {
+        OrgText {
+            name: Supplied::new(name),
+            domain: domain.map(Supplied::new),
         }
     }
 }

@@ -60,8 +60,8 @@ impl Engine {
             .list_partners(actor, None)?
             .into_iter()
             .filter(|p| {
-                p.name.to_lowercase().contains(&lower)
-                    || p.domain.as_deref().is_some_and(|d| d.contains(&lower))
+                p.name().to_lowercase().contains(&lower)
+                    || p.domain().is_some_and(|d| d.contains(&lower))
             })
             .collect();
         let limit = limit.clamp(1, 200);

@@ -373,7 +373,7 @@ fn population_filters_over_columns_agree_with_record_filters() {
             t.e.list_populations(&t.north, None)
                 .unwrap()
                 .into_iter()
-                .find(|p| p.name == name)
+                .find(|p| p.name() == name)
                 .unwrap()
                 .record_count;
         assert_eq!(got, want, "{f}");

@@ -189,7 +189,7 @@ fn hand_computed_labels_percentiles_and_metrics() {
 fn partners_carry_score_labels() {
     let n = network();
     let list = n.e.list_partners(&n.vega, None).unwrap();
-    let label = |name: &str| list.iter().find(|p| p.name == name).unwrap().score_label;
+    let label = |name: &str| list.iter().find(|p| p.name() == name).unwrap().score_label;
     assert_eq!(label("Orion"), Some(Label::High));
     assert_eq!(label("Lyra"), Some(Label::Medium));
     assert_eq!(label("Draco"), Some(Label::Low));

@@ -765,9 +765,9 @@ fn approval_with_fields_and_a_request_for_everything_visible() {
     assert_eq!(pops.len(), 1);
     assert_eq!(
         (
-            pops[0].name.as_str(),
+            pops[0].name(),
             pops[0].sharing_level,
-            pops[0].shared_fields.clone()
+            pops[0].shared_fields()
         ),
         (
             "Customers",

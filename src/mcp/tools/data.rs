@@ -1,8 +1,8 @@
 //! Your data and what it overlaps: import_csv, upload_partner_csv, list_populations,
 //! create_population, get_overlaps.
 
-use super::{PopulationOut, default_limit, opt_text};
-use crate::engine::{ImportReport, ImportSpec, NewPopulation, OverlapCell};
+use super::{default_limit, opt_text};
+use crate::engine::{ImportReport, ImportSpec, NewPopulation, OverlapCell, PopulationSummary};
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{self, Name, Supplied, clean};
 use crate::model::PopulationType;
@@ -26,7 +26,7 @@ pub struct PopulationList {
     /// The partner whose populations these are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<i64>,
-    pub populations: Vec<PopulationOut>,
+    pub populations: Vec<PopulationSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partner_supplied: Option<OwnerText>,
 }
@@ -39,7 +39,7 @@ pub struct OwnerText {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CreatePopulationOut {
-    pub population: PopulationOut,
+    pub population: PopulationSummary,
 }
 
 /// get_overlaps: the partner, and a page of its matrix.
@@ -232,7 +232,7 @@ impl PartnermapServer {
             list: PopulationList {
                 owner: (!theirs).then(|| clean(&owner)),
                 partner_id,
-                populations: page.into_iter().map(PopulationOut::from).collect(),
+                populations: page,
                 partner_supplied: theirs.then(|| OwnerText {
                     owner: Supplied::new(owner),
                 }),
@@ -270,9 +270,7 @@ impl PartnermapServer {
             partner: opt_text(args.partner),
         };
         let p = self.call(move |e, a| e.create_population(a, &spec)).await?;
-        Ok(Json(CreatePopulationOut {
-            population: PopulationOut::from(p),
-        }))
+        Ok(Json(CreatePopulationOut { population: p }))
     }
 
     #[tool(

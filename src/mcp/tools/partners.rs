@@ -2,8 +2,9 @@
 //! search, invite_partner, respond_to_invitation, revoke_partnership, add_offline_partner,
 //! delete_offline_partner.
 
-use super::{PartnerOut, PopulationOut, default_limit, opt_arg, opt_text};
+use super::{default_limit, opt_arg, opt_text};
 use crate::engine::{Deleted, PartnershipView};
+use crate::engine::{PartnerSummary, PopulationSummary};
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{self, Supplied, clean, clean_all, clean_opt, supplied_all};
 use crate::model::PartnershipStatus;
@@ -50,7 +51,7 @@ pub struct UserOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListPartnersOut {
-    pub partners: Vec<PartnerOut>,
+    pub partners: Vec<PartnerSummary>,
     /// How many partners match in all (every page).
     pub total: usize,
     /// Partners matching, by status (every page).
@@ -93,9 +94,9 @@ pub struct TheirSharingText {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct GetPartnerOut {
     #[serde(flatten)]
-    pub partner: PartnerOut,
+    pub partner: PartnerSummary,
     /// The partner's populations you can see (none unless the partnership is active).
-    pub populations: Vec<PopulationOut>,
+    pub populations: Vec<PopulationSummary>,
     /// What the partner shares with you, per visible population.
     pub they_share: Vec<TheirSharingOut>,
     /// What your organization shares with the partner, per population of yours.
@@ -119,7 +120,7 @@ pub struct AccountOut {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SearchOut {
     /// Partners whose name or domain contains the query.
-    pub partners: Vec<PartnerOut>,
+    pub partners: Vec<PartnerSummary>,
     /// Your own accounts whose name, website or domain contains the query.
     pub accounts: Vec<AccountOut>,
     /// More accounts matched than are listed (raise `limit` or refine the query).
@@ -142,7 +143,7 @@ pub struct InviteOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct AddOfflineOut {
-    pub partner: PartnerOut,
+    pub partner: PartnerSummary,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -286,7 +287,7 @@ impl PartnermapServer {
         render::limit_in(args.limit, render::MAX_PAGE)?;
         let (page, next_cursor) = render::page(partners, &scope, &args.cursor, args.limit)?;
         Ok(Json(ListPartnersOut {
-            partners: page.into_iter().map(PartnerOut::from).collect(),
+            partners: page.into_iter().collect(),
             total,
             by_status,
             next_cursor,
@@ -319,8 +320,8 @@ impl PartnermapServer {
             },
         };
         Ok(Json(GetPartnerOut {
-            partner: PartnerOut::from(d.summary),
-            populations: d.populations.into_iter().map(PopulationOut::from).collect(),
+            partner: d.summary,
+            populations: d.populations,
             they_share: d.they_share.into_iter().map(theirs).collect(),
             you_share: d.you_share.into_iter().map(mine).collect(),
         }))
@@ -340,7 +341,7 @@ impl PartnermapServer {
             .await?;
         let (partners, _) = render::cap(r.partners, render::MAX_LIST);
         Ok(Json(SearchOut {
-            partners: partners.into_iter().map(PartnerOut::from).collect(),
+            partners: partners.into_iter().collect(),
             accounts: r
                 .accounts
                 .into_iter()
@@ -486,9 +487,7 @@ impl PartnermapServer {
         let p = self
             .call(move |e, a| e.add_offline_partner(a, &args.name, domain.as_deref()))
             .await?;
-        Ok(Json(AddOfflineOut {
-            partner: PartnerOut::from(p),
-        }))
+        Ok(Json(AddOfflineOut { partner: p }))
     }
 
     #[tool(
