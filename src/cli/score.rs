@@ -351,7 +351,7 @@ pub fn run(engine: &mut Engine, actor: &Actor, cmd: ScoreCmd, out: &Out) -> Resu
         ScoreCmd::Lookup { account } => {
             let l = engine.account_lookup(actor, &account)?;
             emit(out, &l, || {
-                let mut s = format!("{} ({})\n", l.account.name, l.account.website);
+                let mut s = format!("{} ({})\n", l.account.name, l.account.site());
                 for p in &l.partners {
                     s.push_str(&format!(
                         "  {} [{}]: {}\n",

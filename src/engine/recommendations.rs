@@ -98,14 +98,26 @@ pub struct TopPartner {
     pub reasons: Vec<&'static str>,
 }
 
-/// A record of the actor's, as shown in recommendations.
-#[derive(Debug, Clone, Serialize)]
+/// One of your accounts.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct AccountRef {
+    /// The record id of your account (pass it as `account` to account_lookup).
     pub id: i64,
+    #[serde(serialize_with = "shape::as_clean")]
     pub name: String,
-    pub website: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The registrable domain it is matched on, if any.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub domain: Option<String>,
+    /// The website as imported, when it says more than the domain.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
+    pub website: Option<String>,
 }
 
 impl AccountRef {
@@ -113,9 +125,17 @@ impl AccountRef {
         AccountRef {
             id: r.id,
             name: r.name.clone(),
-            website: r.website.clone(),
+            website: super::search::website_unless_domain(&r.website, r.domain_key.as_deref()),
             domain: r.domain_key.clone(),
         }
+    }
+
+    /// The website, or the domain when the website says no more.
+    pub fn site(&self) -> &str {
+        self.website
+            .as_deref()
+            .or(self.domain.as_deref())
+            .unwrap_or("")
     }
 }
 

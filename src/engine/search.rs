@@ -4,16 +4,29 @@ use super::Engine;
 use crate::error::{Result, invalid};
 use crate::matching::{KeyKind, domain_key, name_key};
 use crate::model::{Actor, Record};
+use crate::shape;
 use crate::store;
 use serde::Serialize;
 
 use super::partnerships::PartnerSummary;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct AccountHit {
+    /// The record id of your account.
     pub id: i64,
+    #[serde(serialize_with = "shape::as_clean")]
     pub name: String,
-    pub website: String,
+    /// The website as imported, when it differs from the domain.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
+    pub website: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub domain: Option<String>,
     pub data_source_id: i64,
 }
@@ -22,19 +35,38 @@ impl From<Record> for AccountHit {
     fn from(r: Record) -> Self {
         AccountHit {
             id: r.id,
+            website: website_unless_domain(&r.website, r.domain_key.as_deref()),
             domain: r.domain_key,
             name: r.name,
-            website: r.website,
             data_source_id: r.source_id,
         }
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A website worth showing beside the domain: None when it is only the domain again.
+pub(crate) fn website_unless_domain(website: &str, domain: Option<&str>) -> Option<String> {
+    let w = website.trim();
+    let bare = w
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches("www.")
+        .trim_end_matches('/');
+    match domain {
+        _ if w.is_empty() => None,
+        Some(d) if bare.eq_ignore_ascii_case(d) => None,
+        _ => Some(w.to_string()),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SearchResult {
+    /// Partners whose name or domain contains the query.
+    #[serde(serialize_with = "shape::as_first")]
     pub partners: Vec<PartnerSummary>,
+    /// Your own accounts whose name, website or domain contains the query.
     pub accounts: Vec<AccountHit>,
-    /// Whether more accounts matched than are listed.
+    /// More accounts matched than are listed (raise `limit` or refine the query).
+    #[serde(skip_serializing_if = "shape::is_false")]
     pub accounts_truncated: bool,
 }
 

@@ -4,7 +4,7 @@
 
 use super::PartnermapServer;
 use super::render;
-use super::tools::score::{self, AccountOut};
+use super::tools::score;
 use super::tools::sharing;
 use chrono::{Datelike, NaiveDate};
 use rmcp::ErrorData as McpError;
@@ -170,7 +170,7 @@ impl PartnermapServer {
                     .collect();
                 let (partners, _) = render::cap(l.partners, render::MAX_LIST);
                 Ok(json!({
-                    "account": AccountOut::from(l.account),
+                    "account": l.account,
                     "open_deals": deals,
                     "partners": partners.into_iter().map(score::lookup_partner).collect::<Vec<_>>(),
                     "threads": threads,

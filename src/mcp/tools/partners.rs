@@ -4,7 +4,7 @@
 
 use super::{default_limit, opt_arg, opt_text};
 use crate::engine::{Deleted, PartnershipView};
-use crate::engine::{PartnerSummary, PopulationSummary};
+use crate::engine::{PartnerSummary, PopulationSummary, SearchResult};
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{self, Supplied, clean, clean_all, clean_opt, supplied_all};
 use crate::model::PartnershipStatus;
@@ -101,31 +101,6 @@ pub struct GetPartnerOut {
     pub they_share: Vec<TheirSharingOut>,
     /// What your organization shares with the partner, per population of yours.
     pub you_share: Vec<SharingOut>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct AccountOut {
-    /// The record id of your account.
-    pub id: i64,
-    pub name: String,
-    /// The website as imported, when it differs from the domain.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub website: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
-    pub data_source_id: i64,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct SearchOut {
-    /// Partners whose name or domain contains the query.
-    pub partners: Vec<PartnerSummary>,
-    /// Your own accounts whose name, website or domain contains the query.
-    pub accounts: Vec<AccountOut>,
-    /// More accounts matched than are listed (raise `limit` or refine the query).
-    #[serde(skip_serializing_if = "render::is_false")]
-    pub accounts_truncated: bool,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -334,27 +309,12 @@ impl PartnermapServer {
     pub async fn search(
         &self,
         Parameters(args): Parameters<SearchIn>,
-    ) -> Result<Json<SearchOut>, String> {
+    ) -> Result<Json<SearchResult>, String> {
         let limit = render::limit_in(args.limit, render::MAX_LIST)?;
-        let r = self
-            .read(move |e, a| e.search(a, &args.query, limit))
-            .await?;
-        let (partners, _) = render::cap(r.partners, render::MAX_LIST);
-        Ok(Json(SearchOut {
-            partners: partners.into_iter().collect(),
-            accounts: r
-                .accounts
-                .into_iter()
-                .map(|h| AccountOut {
-                    id: h.id,
-                    name: clean(&h.name),
-                    website: website_unless_domain(&h.website, h.domain.as_deref()),
-                    domain: clean_opt(h.domain.as_deref()),
-                    data_source_id: h.data_source_id,
-                })
-                .collect(),
-            accounts_truncated: r.accounts_truncated,
-        }))
+        Ok(Json(
+            self.read(move |e, a| e.search(a, &args.query, limit))
+                .await?,
+        ))
     }
 
     #[tool(
@@ -508,20 +468,5 @@ impl PartnermapServer {
             .call(move |e, a| e.delete_offline_partner(a, &args.partner, &args.confirm))
             .await?;
         Ok(Json(DeleteOfflineOut { deleted }))
-    }
-}
-
-/// A website worth showing beside the domain: absent when it is only the domain again.
-pub(crate) fn website_unless_domain(website: &str, domain: Option<&str>) -> Option<String> {
-    let w = website.trim();
-    let bare = w
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_start_matches("www.")
-        .trim_end_matches('/');
-    match domain {
-        _ if w.is_empty() => None,
-        Some(d) if bare.eq_ignore_ascii_case(d) => None,
-        _ => Some(clean(w)),
     }
 }

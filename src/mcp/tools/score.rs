@@ -3,7 +3,6 @@
 //! deal_navigator, account_lookup.
 
 use super::opt_text;
-use super::partners::website_unless_domain;
 use crate::engine::{
     AccountRef, CrmImportReport, DealQuery, DealRecommendation, DealSummary, FxRate, LookupPartner,
     LookupPopulation, NavigatorItem, PartnerScore, PipelineAccount, PipelineQuery, Reason,
@@ -11,8 +10,8 @@ use crate::engine::{
 };
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{
-    self, Ref, Supplied, SuppliedFields, clean, clean_all, clean_fields, clean_opt, is_false,
-    is_zero, money_opt, pct_opt, sig3_opt, supplied_all,
+    self, Ref, Supplied, SuppliedFields, clean_all, clean_fields, clean_opt, is_false, is_zero,
+    money_opt, pct_opt, sig3_opt, supplied_all,
 };
 use crate::model::{RequestDirection, ShareRequestStatus};
 use crate::scoring::Ratios;
@@ -128,32 +127,6 @@ pub struct TopPartnersOut {
     pub truncated: bool,
 }
 
-/// One of your accounts.
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct AccountOut {
-    /// The record id of your account (pass it as `account` to account_lookup).
-    pub id: i64,
-    pub name: String,
-    /// The registrable domain it is matched on, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
-    /// The website as imported, when it says more than the domain.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub website: Option<String>,
-}
-
-impl From<AccountRef> for AccountOut {
-    fn from(a: AccountRef) -> Self {
-        AccountOut {
-            id: a.id,
-            name: clean(&a.name),
-            website: website_unless_domain(&a.website, a.domain.as_deref()),
-            domain: clean_opt(a.domain.as_deref()),
-        }
-    }
-}
-
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct PipelinePartnerOut {
@@ -176,7 +149,7 @@ pub struct PipelinePartnerText {
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct PipelineAccountOut {
-    pub record: AccountOut,
+    pub record: AccountRef,
     /// The partners that have the account as a customer or open opportunity, best label first (at most 3).
     pub partners: Vec<PipelinePartnerOut>,
     /// Partners left out of `partners`.
@@ -240,7 +213,7 @@ pub struct RecommendationOut {
 #[schemars(inline)]
 pub struct NavigatorItemOut {
     pub opportunity: OpportunityOut,
-    pub account: AccountOut,
+    pub account: AccountRef,
     /// Strongest signal first, then recent thread activity (at most 3).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub recommendations: Vec<RecommendationOut>,
@@ -296,7 +269,7 @@ impl LookupText {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct AccountLookupOut {
-    pub account: AccountOut,
+    pub account: AccountRef,
     /// Your record's other fields.
     #[serde(skip_serializing_if = "Map::is_empty")]
     pub fields: Map<String, Value>,
@@ -689,7 +662,7 @@ impl PartnermapServer {
         let (fields, fields_truncated) = clean_fields(&l.fields);
         let (partners, partners_truncated) = render::cap(l.partners, render::MAX_LIST);
         Ok(Json(AccountLookupOut {
-            account: AccountOut::from(l.account),
+            account: l.account,
             fields,
             fields_truncated,
             matched_on: clean_opt(l.matched_on.as_deref()),
@@ -736,7 +709,7 @@ fn pipeline_account(a: PipelineAccount) -> PipelineAccountOut {
     let n = a.partners.len();
     let (partners, _) = render::cap(a.partners, MAX_PARTNERS_PER_ITEM);
     PipelineAccountOut {
-        record: a.record.into(),
+        record: a.record,
         partners_more: n - partners.len(),
         partners: partners
             .into_iter()
@@ -784,7 +757,7 @@ pub(crate) fn navigator_item(i: NavigatorItem) -> NavigatorItemOut {
             amount_usd: if usd { None } else { money_opt(o.amount_usd) },
             close_date: clean_opt(o.close_date.as_deref()),
         },
-        account: i.account.into(),
+        account: i.account,
         recommendations_more: n - recs.len(),
         recommendations: recs.into_iter().map(recommendation).collect(),
     }
