@@ -81,6 +81,11 @@ pub fn as_first<T: Serialize, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::
     s.collect_seq(v.iter().take(MAX_LIST))
 }
 
+/// `serialize_with`: the first 3 entries of a per-row list (a count beside says how many more).
+pub fn as_first3<T: Serialize, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(v.iter().take(3))
+}
+
 // ---------- defaults left out ----------
 
 /// `skip_serializing_if`: false is the default.

@@ -189,6 +189,14 @@ impl OrgText {
     }
 }
 
+/// What the partner wrote: its name and its population's name.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
+pub struct PartnerPopulationText {
+    pub name: Supplied,
+    pub partner_population: Supplied,
+}
+
 /// Something with an id and a name another organization wrote (a partner, its population):
 /// serialized as a [`Ref`] through [`as_ref`].
 pub trait Named {

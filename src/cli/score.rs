@@ -278,7 +278,12 @@ pub fn run(engine: &mut Engine, actor: &Actor, cmd: ScoreCmd, out: &Out) -> Resu
                         a.record.name,
                         a.partners
                             .iter()
-                            .map(|x| format!("{} ({}, {})", x.name, x.partner_population, x.label))
+                            .map(|x| {
+                                format!(
+                                    "{} ({}, {})",
+                                    x.text.name.0, x.text.partner_population.0, x.label
+                                )
+                            })
                             .collect::<Vec<_>>()
                             .join("; ")
                     ));

@@ -139,21 +139,35 @@ impl AccountRef {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+// A partner that has an account of pipeline generation: the partner population the account is
+// in (customers before open_opportunities).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct PipelinePartner {
     pub id: i64,
-    pub name: String,
+    /// The partner's Partner Score label.
+    #[schemars(with = "String")]
     pub label: Label,
-    /// The partner population the account is in (customers before open_opportunities).
-    pub partner_population: String,
+    /// customers or open_opportunities: the type of the partner's population the account is in.
+    #[schemars(with = "String")]
     pub population_type: PopulationType,
+    /// {name, partner_population}: the partner's name and its population's name.
+    #[serde(rename = "partner_supplied")]
+    pub text: crate::text::PartnerPopulationText,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct PipelineAccount {
     pub record: AccountRef,
+    /// The partners that have the account as a customer or open opportunity, best label first (at most 3).
+    #[serde(serialize_with = "shape::as_first3")]
     pub partners: Vec<PipelinePartner>,
-    /// In the customers of two or more High partners.
+    /// Partners left out of `partners`.
+    #[serde(skip_serializing_if = "shape::is_zero")]
+    pub partners_more: usize,
+    /// The account is a customer of two or more High partners: start here.
+    #[serde(skip_serializing_if = "shape::is_false")]
     pub top_prospect: bool,
 }
 
@@ -614,16 +628,22 @@ impl Engine {
                     .iter()
                     .map(|(id, (t, pop, name))| PipelinePartner {
                         id: *id,
-                        name: name.clone(),
                         label: labels.get(id).copied().unwrap_or(Label::Unknown),
-                        partner_population: pop.clone(),
                         population_type: *t,
+                        text: crate::text::PartnerPopulationText {
+                            name: crate::text::Supplied::new(name.clone()),
+                            partner_population: crate::text::Supplied::new(pop.clone()),
+                        },
                     })
                     .collect();
                 partners.sort_by(|a, b| {
-                    b.label
-                        .cmp(&a.label)
-                        .then(a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+                    b.label.cmp(&a.label).then(
+                        a.text
+                            .name
+                            .0
+                            .to_lowercase()
+                            .cmp(&b.text.name.0.to_lowercase()),
+                    )
                 });
                 let high_customers = partners
                     .iter()
@@ -633,6 +653,7 @@ impl Engine {
                     .count();
                 PipelineAccount {
                     record: AccountRef::of(r),
+                    partners_more: partners.len().saturating_sub(3),
                     partners,
                     top_prospect: high_customers >= 2,
                 }

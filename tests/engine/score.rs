@@ -556,7 +556,7 @@ fn top_partners_pipeline_deals_and_lookup() {
             (
                 a.record.name.clone(),
                 a.top_prospect,
-                a.partners.iter().map(|x| x.name.clone()).collect(),
+                a.partners.iter().map(|x| x.text.name.0.clone()).collect(),
             )
         })
         .collect();
@@ -582,7 +582,7 @@ fn top_partners_pipeline_deals_and_lookup() {
         ]
     );
     assert_eq!(
-        p.accounts[2].partners[1].partner_population,
+        p.accounts[2].partners[1].text.partner_population.0,
         "Draco open_opportunities"
     );
     // A named population instead.
@@ -773,7 +773,7 @@ fn top_partners_pipeline_deals_and_lookup() {
                     a.record.name.clone(),
                     a.partners
                         .iter()
-                        .map(|x| x.name.clone())
+                        .map(|x| x.text.name.0.clone())
                         .collect::<Vec<_>>(),
                 )
             })

@@ -15,6 +15,7 @@ use crate::mcp::render::{
 };
 use crate::model::{RequestDirection, ShareRequestStatus};
 use crate::scoring::Ratios;
+use crate::shape::Page;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
@@ -22,8 +23,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// Most partners listed under one account of pipeline_generation; the rest are counted.
-const MAX_PARTNERS_PER_ITEM: usize = 3;
 /// Most partners recommended under one deal of deal_navigator; the rest are counted.
 const MAX_RECOMMENDATIONS: usize = 3;
 /// Page sizes: the default, and the largest (a page at the largest stays under 40,000 characters).
@@ -128,51 +127,13 @@ pub struct TopPartnersOut {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PipelinePartnerOut {
-    pub id: i64,
-    /// The partner's Partner Score label.
-    pub label: String,
-    /// customers or open_opportunities: the type of the partner's population the account is in.
-    pub population_type: String,
-    /// {name, partner_population}: the partner's name and its population's name.
-    pub partner_supplied: PipelinePartnerText,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PipelinePartnerText {
-    pub name: Supplied,
-    pub partner_population: Supplied,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PipelineAccountOut {
-    pub record: AccountRef,
-    /// The partners that have the account as a customer or open opportunity, best label first (at most 3).
-    pub partners: Vec<PipelinePartnerOut>,
-    /// Partners left out of `partners`.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub partners_more: usize,
-    /// The account is a customer of two or more High partners: start here.
-    #[serde(skip_serializing_if = "is_false")]
-    pub top_prospect: bool,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct PipelineOut {
+pub struct PipelineList {
     /// Your populations searched (your prospects unless `population` was given).
     pub populations: Vec<String>,
     /// Top prospects first, then by number of partners.
-    pub accounts: Vec<PipelineAccountOut>,
-    /// Accounts found in all (every page).
-    pub total: usize,
+    pub accounts: Vec<PipelineAccount>,
     /// Top prospects in all (every page).
     pub top_prospects: usize,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -566,7 +527,7 @@ impl PartnermapServer {
     pub async fn pipeline_generation(
         &self,
         Parameters(args): Parameters<PipelineIn>,
-    ) -> Result<Json<PipelineOut>, String> {
+    ) -> Result<Json<Page<PipelineList>>, String> {
         let q = PipelineQuery {
             population: opt_text(args.population),
             partner: opt_text(args.partner),
@@ -585,11 +546,13 @@ impl PartnermapServer {
         let top_prospects = p.accounts.iter().filter(|a| a.top_prospect).count();
         let limit = render::limit_in(args.limit, PIPELINE_MAX)?;
         let (page, next_cursor) = render::page(p.accounts, &scope, &args.cursor, limit)?;
-        Ok(Json(PipelineOut {
-            populations: clean_all(&p.populations),
-            accounts: page.into_iter().map(pipeline_account).collect(),
+        Ok(Json(Page {
+            list: PipelineList {
+                populations: clean_all(&p.populations),
+                accounts: page,
+                top_prospects,
+            },
             total: p.total,
-            top_prospects,
             next_cursor,
         }))
     }
@@ -702,28 +665,6 @@ fn sort_name(s: TopSort) -> &'static str {
         TopSort::Overlap => "overlap_count",
         TopSort::Coverage => "coverage",
         TopSort::WinRateLift => "win_rate_lift",
-    }
-}
-
-fn pipeline_account(a: PipelineAccount) -> PipelineAccountOut {
-    let n = a.partners.len();
-    let (partners, _) = render::cap(a.partners, MAX_PARTNERS_PER_ITEM);
-    PipelineAccountOut {
-        record: a.record,
-        partners_more: n - partners.len(),
-        partners: partners
-            .into_iter()
-            .map(|p| PipelinePartnerOut {
-                id: p.id,
-                label: p.label.to_string(),
-                population_type: p.population_type.to_string(),
-                partner_supplied: PipelinePartnerText {
-                    name: Supplied::new(p.name),
-                    partner_population: Supplied::new(p.partner_population),
-                },
-            })
-            .collect(),
-        top_prospect: a.top_prospect,
     }
 }
 
