@@ -76,6 +76,17 @@ pub fn as_clean_all<S: Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error
     s.collect_seq(v.iter().map(|t| crate::text::clean(t)))
 }
 
+/// `serialize_with` (with `skip_serializing_if = "Option::is_none"`): a record's fields, every
+/// text cleaned and at most [`crate::text::MAX_FIELDS`] of them.
+pub fn as_clean_fields_opt<S: Serializer>(
+    m: &Option<serde_json::Map<String, serde_json::Value>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    m.as_ref()
+        .map(|m| crate::text::clean_fields(m).0)
+        .serialize(s)
+}
+
 /// `serialize_with`: the first [`MAX_LIST`] entries (a flag or count beside says more exist).
 pub fn as_first<T: Serialize, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
     s.collect_seq(v.iter().take(MAX_LIST))

@@ -241,6 +241,36 @@ pub struct RecordGroup {
     pub partner_record: SuppliedFields,
 }
 
+/// Serializes an optional record map as an optional [`RecordGroup`] (with
+/// `#[schemars(with = "Option<crate::text::RecordGroup>")]`).
+pub fn as_record_opt<S: serde::Serializer>(
+    record: &Option<serde_json::Map<String, serde_json::Value>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match record {
+        Some(r) => as_record(r, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// A partner's column names as the `partner_supplied` group `{"partner_record": [...]}`.
+#[derive(Debug, Clone, Default, serde::Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct ColumnsGroup {
+    pub partner_record: Vec<Supplied>,
+}
+
+/// Serializes a partner's column names as a [`ColumnsGroup`] (for a field renamed
+/// `partner_supplied`, with `#[schemars(with = "crate::text::ColumnsGroup")]`).
+pub fn as_columns<S: serde::Serializer>(columns: &[String], s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(
+        &ColumnsGroup {
+            partner_record: supplied_all(columns),
+        },
+        s,
+    )
+}
+
 /// Serializes a record map as a [`RecordGroup`] (for a field renamed `partner_supplied`, with
 /// `#[schemars(with = "RecordGroup")]`).
 pub fn as_record<S: serde::Serializer>(

@@ -1503,7 +1503,7 @@ fn cli_verbs_with_json() {
         (Some(6), 2)
     );
     assert_eq!(
-        v["rows"][0]["partner_record"],
+        v["rows"][0]["partner_supplied"]["partner_record"],
         json!({"name": "Stark Industries Inc", "owner": "pat"})
     );
     let csv = n.dir.path().join("cli.csv");

@@ -4,13 +4,13 @@
 
 use super::{default_limit, opt_arg, opt_text};
 use crate::engine::{
-    ExportResult, NewShareRequest, NewThread, PopRef, Report, ReportQuery, ShareRequestView,
-    ThreadView,
+    ExportResult, NewShareRequest, NewThread, PopRef, Report, ReportColumns, ReportQuery,
+    ReportRow, ShareRequestView, ThreadView,
 };
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{
-    self, Ref, Supplied, SuppliedBody, SuppliedFields, clean, clean_all, clean_body, clean_map,
-    is_false, is_zero, supplied_all,
+    self, Ref, Supplied, SuppliedBody, clean, clean_all, clean_body, is_false, is_zero,
+    supplied_all,
 };
 use crate::model::{RequestDirection, ShareRequestStatus, SharingLevel};
 use crate::shape::Page;
@@ -159,8 +159,8 @@ pub struct ReportOut {
     pub greenfield_count: usize,
     /// Rows after filters, across all pages.
     pub total: usize,
-    pub columns: ReportColumnsOut,
-    pub rows: Vec<RowOut>,
+    pub columns: ReportColumns,
+    pub rows: Vec<ReportRow>,
     /// Pass as `cursor` (with the same partner, populations, filters, columns and sort) for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -169,48 +169,6 @@ pub struct ReportOut {
     pub truncated: bool,
     /// {partner}: the partner's name.
     pub partner_supplied: PartnerName,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct ReportColumnsOut {
-    /// Your columns in `my_record` (id first).
-    pub my_record: Vec<String>,
-    /// {partner_record}: the partner's shared columns (filter and sort on them as partner.<field>).
-    #[serde(skip_serializing_if = "PartnerColumns::is_empty")]
-    pub partner_supplied: PartnerColumns,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PartnerColumns {
-    pub partner_record: Vec<Supplied>,
-}
-
-impl PartnerColumns {
-    fn is_empty(&self) -> bool {
-        self.partner_record.is_empty()
-    }
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RowOut {
-    /// Your account (id, name, website, ...); absent on a greenfield row (an account only the partner has).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub my_record: Option<Map<String, Value>>,
-    /// What the two accounts matched on ("domain acme.com" or "name acme"); absent on a greenfield row.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched_on: Option<String>,
-    /// {partner_record}: the partner's account with only the fields it shares; absent when it shares no field.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner_supplied: Option<RowText>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RowText {
-    pub partner_record: SuppliedFields,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -919,18 +877,11 @@ fn report_out(r: Report, scope: &str, offset: usize) -> ReportOut {
     let mut size = 0;
     let page_len = r.rows.len();
     for row in r.rows {
-        let out = RowOut {
-            my_record: row.my_record.map(clean_map),
-            matched_on: row.matched_on.as_deref().map(clean),
-            partner_supplied: row.partner_record.map(|r| RowText {
-                partner_record: SuppliedFields(r),
-            }),
-        };
-        size += serde_json::to_string(&out).map(|s| s.len()).unwrap_or(0);
+        size += serde_json::to_string(&row).map(|s| s.len()).unwrap_or(0);
         if size > render::MAX_OUTPUT && !rows.is_empty() {
             break;
         }
-        rows.push(out);
+        rows.push(row);
     }
     let truncated = rows.len() < page_len;
     let next = offset + rows.len();
@@ -942,12 +893,7 @@ fn report_out(r: Report, scope: &str, offset: usize) -> ReportOut {
         overlap_count: r.overlap_count,
         greenfield_count: r.greenfield_count,
         total: r.total,
-        columns: ReportColumnsOut {
-            my_record: clean_all(&r.columns.my_record),
-            partner_supplied: PartnerColumns {
-                partner_record: supplied_all(&r.columns.partner_record),
-            },
-        },
+        columns: r.columns,
         rows,
         next_cursor: (next < r.total).then(|| render::cursor_at(scope, next)),
         truncated,
