@@ -44,13 +44,6 @@ pub fn clean_all(v: &[String]) -> Vec<String> {
     v.iter().map(|s| clean(s)).collect()
 }
 
-/// [`clean_fields`] where the caller has no place to say the map was cut.
-pub fn clean_map(
-    m: serde_json::Map<String, serde_json::Value>,
-) -> serde_json::Map<String, serde_json::Value> {
-    clean_fields(&m).0
-}
-
 /// A message someone wrote (a thread post, a share request's note): cleaned like [`clean`] but
 /// capped at [`MAX_BODY`].
 pub fn clean_body(s: &str) -> String {
