@@ -5,12 +5,11 @@
 use super::{default_limit, opt_arg, opt_text};
 use crate::engine::{
     ExportResult, NewShareRequest, NewThread, PopRef, Report, ReportColumns, ReportQuery,
-    ReportRow, ShareRequestView, ThreadView,
+    ReportRow, ShareRequestView, SharingView, ThreadView,
 };
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{
-    self, Ref, Supplied, SuppliedBody, clean, clean_all, clean_body, is_false, is_zero,
-    supplied_all,
+    self, Ref, Supplied, SuppliedBody, clean, clean_body, is_false, is_zero, supplied_all,
 };
 use crate::model::{RequestDirection, ShareRequestStatus, SharingLevel};
 use crate::shape::Page;
@@ -36,24 +35,7 @@ const REPORT_MAX: usize = 70;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SetSharingOut {
-    pub setting: SettingOut,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct SettingOut {
-    pub partner_id: i64,
-    pub population_id: i64,
-    pub population: String,
-    /// hidden, counts, overlaps or full.
-    pub level: String,
-    /// The fields of your records the partner may see at overlaps/full (`*` = all).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<String>,
-    /// The partnership's status (a setting made while it is not active applies once it is).
-    pub partnership_status: String,
-    /// {partner}: the partner's name.
-    pub partner_supplied: PartnerName,
+    pub setting: SharingView,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -478,24 +460,12 @@ impl PartnermapServer {
     ) -> Result<Json<SetSharingOut>, String> {
         let level: SharingLevel = args.level.parse().map_err(render::error)?;
         let fields = (!args.fields.is_empty()).then_some(args.fields);
-        let v = self
+        let setting = self
             .call(move |e, a| {
                 e.set_sharing(a, &args.partner, &args.population, level, fields.as_deref())
             })
             .await?;
-        Ok(Json(SetSharingOut {
-            setting: SettingOut {
-                partner_id: v.partner.id,
-                population_id: v.population.id,
-                population: clean(&v.population.name),
-                level: v.level.to_string(),
-                fields: clean_all(&v.fields),
-                partnership_status: v.partnership_status.to_string(),
-                partner_supplied: PartnerName {
-                    partner: Supplied::new(v.partner.name),
-                },
-            },
-        }))
+        Ok(Json(SetSharingOut { setting }))
     }
 
     #[tool(
