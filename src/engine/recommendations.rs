@@ -121,11 +121,11 @@ pub struct AccountRef {
 }
 
 impl AccountRef {
-    fn of(r: &Record) -> AccountRef {
+    pub(crate) fn of(r: &Record) -> AccountRef {
         AccountRef {
             id: r.id,
             name: r.name.clone(),
-            website: super::search::website_unless_domain(&r.website, r.domain_key.as_deref()),
+            website: website_unless_domain(&r.website, r.domain_key.as_deref()),
             domain: r.domain_key.clone(),
         }
     }
@@ -136,6 +136,21 @@ impl AccountRef {
             .as_deref()
             .or(self.domain.as_deref())
             .unwrap_or("")
+    }
+}
+
+/// A website worth showing beside the domain: None when it is only the domain again.
+fn website_unless_domain(website: &str, domain: Option<&str>) -> Option<String> {
+    let w = website.trim();
+    let bare = w
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches("www.")
+        .trim_end_matches('/');
+    match domain {
+        _ if w.is_empty() => None,
+        Some(d) if bare.eq_ignore_ascii_case(d) => None,
+        _ => Some(w.to_string()),
     }
 }
 

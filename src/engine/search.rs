@@ -9,52 +9,23 @@ use crate::store;
 use serde::Serialize;
 
 use super::partnerships::PartnerSummary;
+use super::recommendations::AccountRef;
 
+// One of your accounts, and the data source it is in.
 #[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 #[schemars(inline)]
 pub struct AccountHit {
-    /// The record id of your account.
-    pub id: i64,
-    #[serde(serialize_with = "shape::as_clean")]
-    pub name: String,
-    /// The website as imported, when it differs from the domain.
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "shape::as_clean_opt"
-    )]
-    pub website: Option<String>,
-    #[serde(
-        skip_serializing_if = "Option::is_none",
-        serialize_with = "shape::as_clean_opt"
-    )]
-    pub domain: Option<String>,
+    #[serde(flatten)]
+    pub account: AccountRef,
     pub data_source_id: i64,
 }
 
 impl From<Record> for AccountHit {
     fn from(r: Record) -> Self {
         AccountHit {
-            id: r.id,
-            website: website_unless_domain(&r.website, r.domain_key.as_deref()),
-            domain: r.domain_key,
-            name: r.name,
+            account: AccountRef::of(&r),
             data_source_id: r.source_id,
         }
-    }
-}
-
-/// A website worth showing beside the domain: None when it is only the domain again.
-pub(crate) fn website_unless_domain(website: &str, domain: Option<&str>) -> Option<String> {
-    let w = website.trim();
-    let bare = w
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_start_matches("www.")
-        .trim_end_matches('/');
-    match domain {
-        _ if w.is_empty() => None,
-        Some(d) if bare.eq_ignore_ascii_case(d) => None,
-        _ => Some(w.to_string()),
     }
 }
 

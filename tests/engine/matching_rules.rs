@@ -275,7 +275,7 @@ fn platform_links_keep_no_domain_and_names_stay_searchable() {
     // Search by name key and by domain.
     let s = t.e.search(&t.north, "the brightwave limited", 10).unwrap();
     assert_eq!(s.accounts.len(), 1);
-    assert_eq!(s.accounts[0].name, "Brightwave Ltd");
+    assert_eq!(s.accounts[0].account.name, "Brightwave Ltd");
     let s = t.e.search(&t.north, "www.hooli.xyz", 10).unwrap();
     assert_eq!(s.accounts.len(), 2);
     // A fragment still finds by substring.
