@@ -3,11 +3,11 @@
 //! delete_offline_partner.
 
 use super::{default_limit, opt_arg, opt_text};
-use crate::engine::{Deleted, PartnershipView};
-use crate::engine::{PartnerSummary, PopulationSummary, SearchResult};
+use crate::engine::{Deleted, PartnerSummary, PartnershipView, PopulationSummary, SearchResult};
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{self, Supplied, clean, clean_all, clean_opt, supplied_all};
 use crate::model::PartnershipStatus;
+use crate::shape::Page;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
@@ -49,16 +49,12 @@ pub struct UserOut {
     pub permissions: Vec<String>,
 }
 
+/// list_partners: a page of partners, with every page's partners counted by status.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListPartnersOut {
+pub struct PartnerList {
     pub partners: Vec<PartnerSummary>,
-    /// How many partners match in all (every page).
-    pub total: usize,
     /// Partners matching, by status (every page).
     pub by_status: BTreeMap<String, usize>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
 }
 
 /// What your organization shares with the partner, for one of your populations.
@@ -250,7 +246,7 @@ impl PartnermapServer {
     pub async fn list_partners(
         &self,
         Parameters(args): Parameters<ListPartnersIn>,
-    ) -> Result<Json<ListPartnersOut>, String> {
+    ) -> Result<Json<Page<PartnerList>>, String> {
         let status: Option<PartnershipStatus> = opt_arg(&args.status)?;
         let partners = self.read(move |e, a| e.list_partners(a, status)).await?;
         let total = partners.len();
@@ -261,10 +257,12 @@ impl PartnermapServer {
         let scope = format!("list_partners|{}", status.map(|s| s.as_str()).unwrap_or(""));
         render::limit_in(args.limit, render::MAX_PAGE)?;
         let (page, next_cursor) = render::page(partners, &scope, &args.cursor, args.limit)?;
-        Ok(Json(ListPartnersOut {
-            partners: page.into_iter().collect(),
+        Ok(Json(Page {
+            list: PartnerList {
+                partners: page,
+                by_status,
+            },
             total,
-            by_status,
             next_cursor,
         }))
     }
