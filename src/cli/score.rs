@@ -342,7 +342,7 @@ pub fn run(engine: &mut Engine, actor: &Actor, cmd: ScoreCmd, out: &Out) -> Resu
                             r.signal,
                             r.partner_population,
                             r.label,
-                            if r.recent_thread_activity {
+                            if r.recent_thread_activity() {
                                 ", recent thread"
                             } else {
                                 ""

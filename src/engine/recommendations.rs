@@ -380,24 +380,48 @@ pub struct PipelineQuery {
     pub sort: PipelineSort,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct DealRecommendation {
+    /// {id, partner_supplied: {name}}.
+    #[serde(serialize_with = "crate::text::as_ref")]
+    #[schemars(with = "crate::text::Ref")]
     pub partner: PartnerBrief,
-    /// The account is the partner's customer > open opportunity > prospect.
+    /// Why this partner: customer (the account is their customer) > open_opportunity > prospect.
+    #[schemars(with = "String")]
     pub signal: Signal,
+    // The partner's population holding the account (the CLI shows it; the label and signal say
+    // enough to a model).
+    #[serde(skip)]
     pub partner_population: String,
-    /// Partner Score label, as context (not the ranking key).
+    /// The partner's Partner Score label, as context (not the ranking key).
+    #[schemars(with = "String")]
     pub label: Label,
-    /// A thread with the partner about this account had a message in the last 90 days.
-    pub recent_thread_activity: bool,
+    /// The last message of a thread with this partner about the account, when in the last 90 days.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_thread_message_at: Option<String>,
+    pub recent_thread_at: Option<String>,
+}
+
+impl DealRecommendation {
+    /// A thread with the partner about this account had a message in the last 90 days.
+    pub fn recent_thread_activity(&self) -> bool {
+        self.recent_thread_at.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PartnerBrief {
     pub id: i64,
     pub name: String,
+}
+
+impl crate::text::Named for PartnerBrief {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -845,8 +869,7 @@ impl Engine {
                                 signal: *signal,
                                 partner_population: pop.clone(),
                                 label: labels.get(pid).copied().unwrap_or(Label::Unknown),
-                                recent_thread_activity: recent,
-                                last_thread_message_at: last,
+                                recent_thread_at: last.filter(|_| recent),
                             }
                         })
                         .collect()
@@ -861,7 +884,7 @@ impl Engine {
             recs.sort_by(|a, b| {
                 b.signal
                     .cmp(&a.signal)
-                    .then(b.recent_thread_activity.cmp(&a.recent_thread_activity))
+                    .then(b.recent_thread_activity().cmp(&a.recent_thread_activity()))
                     .then(
                         a.partner
                             .name

@@ -633,7 +633,7 @@ fn top_partners_pipeline_deals_and_lookup() {
                 r.partner.name.as_str(),
                 r.signal,
                 r.label,
-                r.recent_thread_activity,
+                r.recent_thread_activity(),
             )
         })
         .collect();

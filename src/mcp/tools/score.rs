@@ -158,26 +158,12 @@ pub struct OpportunityOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(inline)]
-pub struct RecommendationOut {
-    /// {id, partner_supplied: {name}}.
-    pub partner: Ref,
-    /// Why this partner: customer (the account is their customer) > open_opportunity > prospect.
-    pub signal: String,
-    /// The partner's Partner Score label, as context (not the ranking key).
-    pub label: String,
-    /// The last message of a thread with this partner about the account, when in the last 90 days.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recent_thread_at: Option<String>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
 pub struct NavigatorItemOut {
     pub opportunity: OpportunityOut,
     pub account: AccountRef,
     /// Strongest signal first, then recent thread activity (at most 3).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub recommendations: Vec<RecommendationOut>,
+    pub recommendations: Vec<DealRecommendation>,
     /// Partners left out of `recommendations`.
     #[serde(skip_serializing_if = "is_zero")]
     pub recommendations_more: usize,
@@ -668,18 +654,6 @@ fn sort_name(s: TopSort) -> &'static str {
     }
 }
 
-fn recommendation(r: DealRecommendation) -> RecommendationOut {
-    RecommendationOut {
-        partner: Ref::new(r.partner.id, &r.partner.name),
-        signal: r.signal.as_str().to_string(),
-        label: r.label.to_string(),
-        recent_thread_at: r
-            .recent_thread_activity
-            .then_some(r.last_thread_message_at)
-            .flatten(),
-    }
-}
-
 pub(crate) fn navigator_item(i: NavigatorItem) -> NavigatorItemOut {
     let o = i.opportunity;
     let n = i.recommendations.len();
@@ -700,7 +674,7 @@ pub(crate) fn navigator_item(i: NavigatorItem) -> NavigatorItemOut {
         },
         account: i.account,
         recommendations_more: n - recs.len(),
-        recommendations: recs.into_iter().map(recommendation).collect(),
+        recommendations: recs,
     }
 }
 
