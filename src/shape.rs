@@ -92,9 +92,18 @@ pub fn as_first<T: Serialize, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::
     s.collect_seq(v.iter().take(MAX_LIST))
 }
 
-/// `serialize_with`: the first 3 entries of a per-row list (a count beside says how many more).
+/// Most entries of a list inside one row (the partners of a pipeline account, the
+/// recommendations of a deal); a count beside says how many more.
+pub const PER_ROW: usize = 3;
+
+/// `serialize_with`: the first [`PER_ROW`] entries of a per-row list.
 pub fn as_first3<T: Serialize, S: Serializer>(v: &[T], s: S) -> Result<S::Ok, S::Error> {
-    s.collect_seq(v.iter().take(3))
+    s.collect_seq(v.iter().take(PER_ROW))
+}
+
+/// How many entries of a per-row list [`as_first3`] leaves out.
+pub fn beyond_row(len: usize) -> usize {
+    len.saturating_sub(PER_ROW)
 }
 
 // ---------- defaults left out ----------

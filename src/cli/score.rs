@@ -333,7 +333,7 @@ pub fn run(engine: &mut Engine, actor: &Actor, cmd: ScoreCmd, out: &Out) -> Resu
                         "{} / {} ({} USD)\n",
                         i.account.name,
                         i.opportunity.name.as_deref().unwrap_or("-"),
-                        num(i.opportunity.amount_usd, 0)
+                        num(i.opportunity.usd_amount(), 0)
                     ));
                     for r in &i.recommendations {
                         s.push_str(&format!(

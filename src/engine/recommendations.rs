@@ -424,24 +424,80 @@ impl crate::text::Named for PartnerBrief {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct OpportunityView {
     pub id: i64,
+    // The CRM's id and the open date: kept for callers, not shown.
+    #[serde(skip)]
     pub external_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub name: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub stage: Option<String>,
+    /// Whole units of `currency`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_money_opt"
+    )]
+    #[schemars(with = "Option<i64>")]
     pub amount: Option<f64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub currency: Option<String>,
+    /// The amount in whole USD at the current exchange rates (absent when the currency is USD).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_money_opt"
+    )]
+    #[schemars(with = "Option<i64>")]
     pub amount_usd: Option<f64>,
+    #[serde(skip)]
     pub open_date: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub close_date: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl OpportunityView {
+    /// The amount in USD: `amount` for a deal in USD, else `amount_usd` (None without a rate).
+    pub fn usd_amount(&self) -> Option<f64> {
+        if self
+            .currency
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case("USD"))
+        {
+            self.amount
+        } else {
+            self.amount_usd
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct NavigatorItem {
     pub opportunity: OpportunityView,
     pub account: AccountRef,
+    /// Strongest signal first, then recent thread activity (at most 3).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "shape::as_first3"
+    )]
     pub recommendations: Vec<DealRecommendation>,
+    /// Partners left out of `recommendations`.
+    #[serde(skip_serializing_if = "shape::is_zero")]
+    pub recommendations_more: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -692,7 +748,7 @@ impl Engine {
                     .count();
                 PipelineAccount {
                     record: AccountRef::of(r),
-                    partners_more: partners.len().saturating_sub(3),
+                    partners_more: shape::beyond_row(partners.len()),
                     partners,
                     top_prospect: high_customers >= 2,
                 }
@@ -900,16 +956,26 @@ impl Engine {
                     stage: d.stage.clone(),
                     amount: d.amount,
                     currency: d.currency.clone(),
-                    amount_usd: usd(d),
+                    // absent for a deal in USD: the amount says it (usd_amount reads both)
+                    amount_usd: if d
+                        .currency
+                        .as_deref()
+                        .is_some_and(|c| c.eq_ignore_ascii_case("USD"))
+                    {
+                        None
+                    } else {
+                        usd(d)
+                    },
                     open_date: d.open_date.clone(),
                     close_date: d.close_date.clone(),
                 },
                 account: AccountRef::of(r),
+                recommendations_more: shape::beyond_row(recs.len()),
                 recommendations: recs,
             });
         }
         let best = |i: &NavigatorItem| i.recommendations.first().map(|r| r.signal);
-        let amount = |i: &NavigatorItem| i.opportunity.amount_usd.unwrap_or(0.0);
+        let amount = |i: &NavigatorItem| i.opportunity.usd_amount().unwrap_or(0.0);
         // Deals without a close date sort last by close date.
         let close = |i: &NavigatorItem| {
             i.opportunity

@@ -156,10 +156,7 @@ impl PartnermapServer {
                         usize::MAX,
                         None,
                     )?
-                    .opportunities
-                    .into_iter()
-                    .map(score::navigator_item)
-                    .collect();
+                    .opportunities;
                 let me = a.org.name.clone();
                 let threads: Vec<_> = e
                     .list_threads(a, None)?

@@ -624,7 +624,7 @@ fn top_partners_pipeline_deals_and_lookup() {
     assert_eq!(d.open_opportunities, 2);
     let first = &d.opportunities[0];
     assert_eq!(first.account.name, "Open One");
-    assert_close(first.opportunity.amount_usd, 20000.0);
+    assert_close(first.opportunity.usd_amount(), 20000.0);
     let recs: Vec<(&str, partnermap::engine::Signal, Label, bool)> = first
         .recommendations
         .iter()
@@ -649,7 +649,7 @@ fn top_partners_pipeline_deals_and_lookup() {
     );
     let second = &d.opportunities[1];
     assert_eq!(second.account.name, "Open Two");
-    assert_close(second.opportunity.amount_usd, 6250.0); // 5000 EUR at 0.8
+    assert_close(second.opportunity.usd_amount(), 6250.0); // 5000 EUR at 0.8
     assert_eq!(second.recommendations[0].partner.name, "Umber");
 
     // The summary totals every matching deal; filters and sorts answer without paging.

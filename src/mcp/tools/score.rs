@@ -4,14 +4,14 @@
 
 use super::opt_text;
 use crate::engine::{
-    AccountRef, CrmImportReport, DealQuery, DealRecommendation, DealSummary, FxRate, LookupPartner,
-    LookupPopulation, NavigatorItem, PartnerScore, PipelineAccount, PipelineQuery, Reason,
-    SideMetrics, TopPartner, TopSort, as_of_arg, parse_as_of, parse_label,
+    AccountRef, CrmImportReport, DealQuery, DealSummary, FxRate, LookupPartner, LookupPopulation,
+    NavigatorItem, PartnerScore, PipelineAccount, PipelineQuery, Reason, SideMetrics, TopPartner,
+    TopSort, as_of_arg, parse_as_of, parse_label,
 };
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{
-    self, Ref, Supplied, SuppliedFields, clean_all, clean_fields, clean_opt, is_false, is_zero,
-    money_opt, pct_opt, sig3_opt, supplied_all,
+    self, Ref, Supplied, SuppliedFields, clean_all, clean_fields, clean_opt, is_false, pct_opt,
+    sig3_opt, supplied_all,
 };
 use crate::model::{RequestDirection, ShareRequestStatus};
 use crate::scoring::Ratios;
@@ -23,8 +23,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// Most partners recommended under one deal of deal_navigator; the rest are counted.
-const MAX_RECOMMENDATIONS: usize = 3;
 /// Page sizes: the default, and the largest (a page at the largest stays under 40,000 characters).
 const TOP_MAX: usize = 100;
 const PIPELINE_DEFAULT: usize = 15;
@@ -137,42 +135,9 @@ pub struct PipelineList {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct OpportunityOut {
-    pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stage: Option<String>,
-    /// Whole units of `currency`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub amount: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// The amount in whole USD at the current exchange rates (absent when the currency is USD).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub amount_usd: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub close_date: Option<String>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct NavigatorItemOut {
-    pub opportunity: OpportunityOut,
-    pub account: AccountRef,
-    /// Strongest signal first, then recent thread activity (at most 3).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub recommendations: Vec<DealRecommendation>,
-    /// Partners left out of `recommendations`.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub recommendations_more: usize,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
 pub struct DealNavigatorOut {
     /// Your open opportunities matching the filters, in the order `sort` asks.
-    pub opportunities: Vec<NavigatorItemOut>,
+    pub opportunities: Vec<NavigatorItem>,
     /// Your open opportunities in all, before filters.
     pub open_opportunities: usize,
     /// Totals over every deal the filters matched (all pages): answers "how many / how much" without paging.
@@ -586,7 +551,7 @@ impl PartnermapServer {
         let limit = render::limit_in(args.limit, NAVIGATOR_MAX)?;
         let (page, next_cursor) = render::page(d.opportunities, &scope, &args.cursor, limit)?;
         Ok(Json(DealNavigatorOut {
-            opportunities: page.into_iter().map(navigator_item).collect(),
+            opportunities: page,
             open_opportunities: d.open_opportunities,
             summary: d.summary,
             next_cursor,
@@ -651,30 +616,6 @@ fn sort_name(s: TopSort) -> &'static str {
         TopSort::Overlap => "overlap_count",
         TopSort::Coverage => "coverage",
         TopSort::WinRateLift => "win_rate_lift",
-    }
-}
-
-pub(crate) fn navigator_item(i: NavigatorItem) -> NavigatorItemOut {
-    let o = i.opportunity;
-    let n = i.recommendations.len();
-    let (recs, _) = render::cap(i.recommendations, MAX_RECOMMENDATIONS);
-    let usd = o
-        .currency
-        .as_deref()
-        .is_some_and(|c| c.eq_ignore_ascii_case("USD"));
-    NavigatorItemOut {
-        opportunity: OpportunityOut {
-            id: o.id,
-            name: clean_opt(o.name.as_deref()),
-            stage: clean_opt(o.stage.as_deref()),
-            amount: money_opt(o.amount),
-            currency: clean_opt(o.currency.as_deref()),
-            amount_usd: if usd { None } else { money_opt(o.amount_usd) },
-            close_date: clean_opt(o.close_date.as_deref()),
-        },
-        account: i.account,
-        recommendations_more: n - recs.len(),
-        recommendations: recs,
     }
 }
 
