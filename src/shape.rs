@@ -76,6 +76,15 @@ pub fn as_clean_all<S: Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error
     s.collect_seq(v.iter().map(|t| crate::text::clean(t)))
 }
 
+/// `serialize_with`: a record's fields, every text cleaned and at most
+/// [`crate::text::MAX_FIELDS`] of them.
+pub fn as_clean_fields<S: Serializer>(
+    m: &serde_json::Map<String, serde_json::Value>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    crate::text::clean_fields(m).0.serialize(s)
+}
+
 /// `serialize_with` (with `skip_serializing_if = "Option::is_none"`): a record's fields, every
 /// text cleaned and at most [`crate::text::MAX_FIELDS`] of them.
 pub fn as_clean_fields_opt<S: Serializer>(

@@ -228,6 +228,21 @@ pub fn as_partner<S: serde::Serializer>(name: &str, s: S) -> Result<S::Ok, S::Er
     )
 }
 
+/// Serializes names another organization wrote (field names) as [`Supplied`] texts, at most
+/// [`MAX_FIELDS`] (with `#[schemars(with = "Vec<crate::text::Supplied>")]`).
+pub fn as_supplied_all<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&supplied_all(v), s)
+}
+
+/// Serializes a record another organization wrote as [`SuppliedFields`] (with
+/// `#[schemars(with = "crate::text::SuppliedFields")]`).
+pub fn as_supplied_fields<S: serde::Serializer>(
+    record: &serde_json::Map<String, serde_json::Value>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&SuppliedFields(record.clone()), s)
+}
+
 /// Serializes a name as the `partner_supplied` group `{"name": …}` (for a `name: String` field
 /// renamed `partner_supplied`, with `#[schemars(with = "Name")]`).
 pub fn as_name<S: serde::Serializer>(name: &str, s: S) -> Result<S::Ok, S::Error> {

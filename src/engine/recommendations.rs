@@ -526,24 +526,73 @@ pub struct LookupPopulation {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct LookupPartner {
+    /// {id, partner_supplied: {name}}.
+    #[serde(serialize_with = "crate::text::as_ref")]
+    #[schemars(with = "crate::text::Ref")]
     pub partner: PartnerBrief,
+    #[schemars(with = "String")]
     pub label: Label,
-    /// The partner's populations (shared with you at overlaps or full) that hold the account.
+    /// The partner's populations that hold the account (only those shared with you record by record).
     pub partner_populations: Vec<LookupPopulation>,
-    /// The fields of the partner's record you may see (`*` = all: an offline partner).
+    /// {visible_fields, partner_record}: the fields of the partner's record you may see (`*` = all: an offline partner you manage), and the record limited to them.
+    #[serde(
+        rename = "partner_supplied",
+        skip_serializing_if = "LookupText::is_empty"
+    )]
+    pub text: LookupText,
+}
+
+// What the partner shares of its record of the account.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct LookupText {
+    // The fields of the partner's record you may see (`*` = all: an offline partner).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::text::as_supplied_all"
+    )]
+    #[schemars(with = "Vec<crate::text::Supplied>")]
     pub visible_fields: Vec<String>,
-    /// The partner's record, limited to the visible fields.
+    // The partner's record, limited to the visible fields.
+    #[serde(
+        skip_serializing_if = "Map::is_empty",
+        serialize_with = "crate::text::as_supplied_fields"
+    )]
+    #[schemars(with = "crate::text::SuppliedFields")]
     pub partner_record: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl LookupText {
+    fn is_empty(&self) -> bool {
+        self.visible_fields.is_empty() && self.partner_record.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AccountLookup {
     pub account: AccountRef,
+    /// Your record's other fields.
+    #[serde(
+        skip_serializing_if = "Map::is_empty",
+        serialize_with = "shape::as_clean_fields"
+    )]
     pub fields: Map<String, Value>,
+    #[serde(skip_serializing_if = "shape::is_false")]
+    pub fields_truncated: bool,
+    /// The key the account is matched on (domain or normalized name); absent when it has none.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub matched_on: Option<String>,
+    /// Partners that have the account, best label first; partners sharing only counts never appear.
+    #[serde(serialize_with = "shape::as_first")]
     pub partners: Vec<LookupPartner>,
+    #[serde(skip_serializing_if = "shape::is_false")]
+    pub partners_truncated: bool,
 }
 
 /// Days of thread silence after which activity is no longer "recent".
@@ -1084,8 +1133,10 @@ impl Engine {
                     },
                     label: labels.get(&p.org.id).copied().unwrap_or(Label::Unknown),
                     partner_populations: pops,
-                    visible_fields: fields,
-                    partner_record: shown,
+                    text: LookupText {
+                        visible_fields: fields,
+                        partner_record: shown,
+                    },
                 });
             }
         }
@@ -1099,6 +1150,8 @@ impl Engine {
         });
         Ok(AccountLookup {
             account: AccountRef::of(&r),
+            fields_truncated: r.fields.len() > crate::text::MAX_FIELDS,
+            partners_truncated: partners.len() > shape::MAX_LIST,
             fields: r.fields.clone(),
             matched_on: match (&r.domain_key, &r.name_key) {
                 (Some(d), _)

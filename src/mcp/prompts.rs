@@ -4,7 +4,6 @@
 
 use super::PartnermapServer;
 use super::render;
-use super::tools::score;
 use super::tools::sharing;
 use chrono::{Datelike, NaiveDate};
 use rmcp::ErrorData as McpError;
@@ -169,7 +168,7 @@ impl PartnermapServer {
                 Ok(json!({
                     "account": l.account,
                     "open_deals": deals,
-                    "partners": partners.into_iter().map(score::lookup_partner).collect::<Vec<_>>(),
+                    "partners": partners,
                     "threads": threads,
                 }))
             })

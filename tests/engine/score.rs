@@ -831,9 +831,9 @@ fn top_partners_pipeline_deals_and_lookup() {
         ursa.partner_populations[0].sharing_level,
         SharingLevel::Overlaps
     );
-    assert_eq!(ursa.visible_fields, vec!["name", "segment"]);
+    assert_eq!(ursa.text.visible_fields, vec!["name", "segment"]);
     assert_eq!(
-        serde_json::Value::Object(ursa.partner_record.clone()),
+        serde_json::Value::Object(ursa.text.partner_record.clone()),
         json!({"name": "G2 co 01", "segment": "Customer"})
     );
     let by_id =

@@ -4,15 +4,12 @@
 
 use super::opt_text;
 use crate::engine::{
-    AccountRef, CrmImportReport, DealQuery, DealSummary, FxRate, LookupPartner, LookupPopulation,
-    NavigatorItem, PartnerScore, PipelineAccount, PipelineQuery, Reason, SideMetrics, TopPartner,
-    TopSort, as_of_arg, parse_as_of, parse_label,
+    AccountLookup, CrmImportReport, DealQuery, DealSummary, FxRate, NavigatorItem, PartnerScore,
+    PipelineAccount, PipelineQuery, Reason, SideMetrics, TopPartner, TopSort, as_of_arg,
+    parse_as_of, parse_label,
 };
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{
-    self, Ref, Supplied, SuppliedFields, clean_all, clean_fields, clean_opt, is_false, pct_opt,
-    sig3_opt, supplied_all,
-};
+use crate::mcp::render::{self, Ref, clean_all, is_false, pct_opt, sig3_opt};
 use crate::model::{RequestDirection, ShareRequestStatus};
 use crate::scoring::Ratios;
 use crate::shape::Page;
@@ -20,7 +17,6 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Page sizes: the default, and the largest (a page at the largest stays under 40,000 characters).
@@ -145,55 +141,6 @@ pub struct DealNavigatorOut {
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct LookupPartnerOut {
-    /// {id, partner_supplied: {name}}.
-    pub partner: Ref,
-    pub label: String,
-    /// The partner's populations that hold the account (only those shared with you record by record).
-    pub partner_populations: Vec<LookupPopulation>,
-    /// {visible_fields, partner_record}: the fields of the partner's record you may see (`*` = all: an offline partner you manage), and the record limited to them.
-    #[serde(skip_serializing_if = "LookupText::is_empty")]
-    pub partner_supplied: LookupText,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct LookupText {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub visible_fields: Vec<Supplied>,
-    #[serde(skip_serializing_if = "suppliedfields_empty")]
-    pub partner_record: SuppliedFields,
-}
-
-fn suppliedfields_empty(f: &SuppliedFields) -> bool {
-    f.0.is_empty()
-}
-
-impl LookupText {
-    fn is_empty(&self) -> bool {
-        self.visible_fields.is_empty() && self.partner_record.0.is_empty()
-    }
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct AccountLookupOut {
-    pub account: AccountRef,
-    /// Your record's other fields.
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub fields: Map<String, Value>,
-    #[serde(skip_serializing_if = "is_false")]
-    pub fields_truncated: bool,
-    /// The key the account is matched on (domain or normalized name); absent when it has none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched_on: Option<String>,
-    /// Partners that have the account, best label first; partners sharing only counts never appear.
-    pub partners: Vec<LookupPartnerOut>,
-    #[serde(skip_serializing_if = "is_false")]
-    pub partners_truncated: bool,
 }
 
 // ---------- inputs ----------
@@ -569,20 +516,11 @@ impl PartnermapServer {
     pub async fn account_lookup(
         &self,
         Parameters(args): Parameters<AccountLookupIn>,
-    ) -> Result<Json<AccountLookupOut>, String> {
-        let l = self
-            .read(move |e, a| e.account_lookup(a, &args.account))
-            .await?;
-        let (fields, fields_truncated) = clean_fields(&l.fields);
-        let (partners, partners_truncated) = render::cap(l.partners, render::MAX_LIST);
-        Ok(Json(AccountLookupOut {
-            account: l.account,
-            fields,
-            fields_truncated,
-            matched_on: clean_opt(l.matched_on.as_deref()),
-            partners: partners.into_iter().map(lookup_partner).collect(),
-            partners_truncated,
-        }))
+    ) -> Result<Json<AccountLookup>, String> {
+        Ok(Json(
+            self.read(move |e, a| e.account_lookup(a, &args.account))
+                .await?,
+        ))
     }
 }
 
@@ -616,17 +554,5 @@ fn sort_name(s: TopSort) -> &'static str {
         TopSort::Overlap => "overlap_count",
         TopSort::Coverage => "coverage",
         TopSort::WinRateLift => "win_rate_lift",
-    }
-}
-
-pub(crate) fn lookup_partner(p: LookupPartner) -> LookupPartnerOut {
-    LookupPartnerOut {
-        partner: Ref::new(p.partner.id, &p.partner.name),
-        label: p.label.to_string(),
-        partner_populations: p.partner_populations,
-        partner_supplied: LookupText {
-            visible_fields: supplied_all(&p.visible_fields),
-            partner_record: SuppliedFields(p.partner_record),
-        },
     }
 }
