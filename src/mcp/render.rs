@@ -209,10 +209,6 @@ pub fn sig3_opt(x: Option<f64>) -> Option<f64> {
     x.map(sig3)
 }
 
-pub fn money_opt(x: Option<f64>) -> Option<i64> {
-    x.map(money)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
