@@ -16,6 +16,7 @@ pub mod mcp;
 pub mod model;
 pub mod scoring;
 pub mod serve;
+pub mod shape;
 pub mod store;
 pub mod text;
 pub mod views;

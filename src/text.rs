@@ -3,7 +3,8 @@
 //! in [`Supplied`] fields or serialize it through the `as_*` helpers below, inside a
 //! `partner_supplied` member; the MCP layer ([`crate::mcp::render`]) re-exports the same types.
 
-use rmcp::schemars::{self, JsonSchema};
+use schemars::JsonSchema;
+use serde::Serialize;
 
 /// Longest piece of text (a name, a website, a field value) put in an output, in characters.
 pub const MAX_TEXT: usize = 300;
@@ -92,15 +93,15 @@ impl<const MAX: usize> serde::Serialize for Supplied<MAX> {
     }
 }
 
-impl<const MAX: usize> rmcp::schemars::JsonSchema for Supplied<MAX> {
+impl<const MAX: usize> schemars::JsonSchema for Supplied<MAX> {
     fn inline_schema() -> bool {
         true
     }
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Supplied".into()
     }
-    fn json_schema(_: &mut rmcp::schemars::SchemaGenerator) -> rmcp::schemars::Schema {
-        rmcp::schemars::json_schema!({ "type": "string" })
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string" })
     }
 }
 
@@ -118,15 +119,15 @@ impl serde::Serialize for SuppliedFields {
     }
 }
 
-impl rmcp::schemars::JsonSchema for SuppliedFields {
+impl schemars::JsonSchema for SuppliedFields {
     fn inline_schema() -> bool {
         true
     }
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "SuppliedFields".into()
     }
-    fn json_schema(_: &mut rmcp::schemars::SchemaGenerator) -> rmcp::schemars::Schema {
-        rmcp::schemars::json_schema!({ "type": "object", "additionalProperties": true })
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "object", "additionalProperties": true })
     }
 }
 
@@ -169,6 +170,79 @@ impl Ref {
     }
 }
 
+/// What an organization wrote about itself: its name and domain (a partner's, a suggested
+/// organization's), under `partner_supplied`.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
+pub struct OrgText {
+    pub name: Supplied,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<Supplied>,
+}
+
+impl OrgText {
+    pub fn new(name: &str, domain: Option<&str>) -> Self {
+        OrgText {
+            name: Supplied::new(name),
+            domain: domain.map(Supplied::new),
+        }
+    }
+}
+
+/// What the partner wrote: its name and its population's name.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
+pub struct PartnerPopulationText {
+    pub name: Supplied,
+    pub partner_population: Supplied,
+}
+
+/// Something with an id and a name another organization wrote (a partner, its population):
+/// serialized as a [`Ref`] through [`as_ref`].
+pub trait Named {
+    fn id(&self) -> i64;
+    fn name(&self) -> &str;
+}
+
+/// Serializes a [`Named`] as the [`Ref`] `{"id": …, "partner_supplied": {"name": …}}` (with
+/// `#[schemars(with = "crate::text::Ref")]`).
+pub fn as_ref<T: Named, S: serde::Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&Ref::new(v.id(), v.name()), s)
+}
+
+/// The `partner_supplied` group of an object about a partner (a partnership, a report): its name.
+#[derive(Debug, Clone, Default, serde::Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct PartnerName {
+    pub partner: Supplied,
+}
+
+/// Serializes a partner's name as the group `{"partner": …}` (for a field renamed
+/// `partner_supplied`, with `#[schemars(with = "crate::text::PartnerName")]`).
+pub fn as_partner<S: serde::Serializer>(name: &str, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(
+        &PartnerName {
+            partner: Supplied::new(name),
+        },
+        s,
+    )
+}
+
+/// Serializes names another organization wrote (field names) as [`Supplied`] texts, at most
+/// [`MAX_FIELDS`] (with `#[schemars(with = "Vec<crate::text::Supplied>")]`).
+pub fn as_supplied_all<S: serde::Serializer>(v: &[String], s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&supplied_all(v), s)
+}
+
+/// Serializes a record another organization wrote as [`SuppliedFields`] (with
+/// `#[schemars(with = "crate::text::SuppliedFields")]`).
+pub fn as_supplied_fields<S: serde::Serializer>(
+    record: &serde_json::Map<String, serde_json::Value>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&SuppliedFields(record.clone()), s)
+}
+
 /// Serializes a name as the `partner_supplied` group `{"name": …}` (for a `name: String` field
 /// renamed `partner_supplied`, with `#[schemars(with = "Name")]`).
 pub fn as_name<S: serde::Serializer>(name: &str, s: S) -> Result<S::Ok, S::Error> {
@@ -180,6 +254,36 @@ pub fn as_name<S: serde::Serializer>(name: &str, s: S) -> Result<S::Ok, S::Error
 #[schemars(inline)]
 pub struct RecordGroup {
     pub partner_record: SuppliedFields,
+}
+
+/// Serializes an optional record map as an optional [`RecordGroup`] (with
+/// `#[schemars(with = "Option<crate::text::RecordGroup>")]`).
+pub fn as_record_opt<S: serde::Serializer>(
+    record: &Option<serde_json::Map<String, serde_json::Value>>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match record {
+        Some(r) => as_record(r, s),
+        None => s.serialize_none(),
+    }
+}
+
+/// A partner's column names as the `partner_supplied` group `{"partner_record": [...]}`.
+#[derive(Debug, Clone, Default, serde::Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct ColumnsGroup {
+    pub partner_record: Vec<Supplied>,
+}
+
+/// Serializes a partner's column names as a [`ColumnsGroup`] (for a field renamed
+/// `partner_supplied`, with `#[schemars(with = "crate::text::ColumnsGroup")]`).
+pub fn as_columns<S: serde::Serializer>(columns: &[String], s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(
+        &ColumnsGroup {
+            partner_record: supplied_all(columns),
+        },
+        s,
+    )
 }
 
 /// Serializes a record map as a [`RecordGroup`] (for a field renamed `partner_supplied`, with

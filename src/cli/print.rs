@@ -72,7 +72,7 @@ impl Out {
                     format!(
                         "{:>4}  {:<32} {:<9} {}{}{}\n",
                         p.id,
-                        p.name,
+                        p.name(),
                         p.status.as_str(),
                         if p.offline { "offline" } else { "" },
                         p.direction.map(|d| format!(" ({d})")).unwrap_or_default(),
@@ -115,7 +115,7 @@ impl Out {
                     format!(
                         "{:>4}  {:<28} {:<18} {:>8} records{}\n",
                         p.id,
-                        p.name,
+                        p.name(),
                         p.pop_type.as_str(),
                         p.record_count,
                         p.sharing_level

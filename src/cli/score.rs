@@ -278,7 +278,12 @@ pub fn run(engine: &mut Engine, actor: &Actor, cmd: ScoreCmd, out: &Out) -> Resu
                         a.record.name,
                         a.partners
                             .iter()
-                            .map(|x| format!("{} ({}, {})", x.name, x.partner_population, x.label))
+                            .map(|x| {
+                                format!(
+                                    "{} ({}, {})",
+                                    x.text.name.0, x.text.partner_population.0, x.label
+                                )
+                            })
                             .collect::<Vec<_>>()
                             .join("; ")
                     ));
@@ -328,7 +333,7 @@ pub fn run(engine: &mut Engine, actor: &Actor, cmd: ScoreCmd, out: &Out) -> Resu
                         "{} / {} ({} USD)\n",
                         i.account.name,
                         i.opportunity.name.as_deref().unwrap_or("-"),
-                        num(i.opportunity.amount_usd, 0)
+                        num(i.opportunity.usd_amount(), 0)
                     ));
                     for r in &i.recommendations {
                         s.push_str(&format!(
@@ -337,7 +342,7 @@ pub fn run(engine: &mut Engine, actor: &Actor, cmd: ScoreCmd, out: &Out) -> Resu
                             r.signal,
                             r.partner_population,
                             r.label,
-                            if r.recent_thread_activity {
+                            if r.recent_thread_activity() {
                                 ", recent thread"
                             } else {
                                 ""
@@ -351,7 +356,7 @@ pub fn run(engine: &mut Engine, actor: &Actor, cmd: ScoreCmd, out: &Out) -> Resu
         ScoreCmd::Lookup { account } => {
             let l = engine.account_lookup(actor, &account)?;
             emit(out, &l, || {
-                let mut s = format!("{} ({})\n", l.account.name, l.account.website);
+                let mut s = format!("{} ({})\n", l.account.name, l.account.site());
                 for p in &l.partners {
                     s.push_str(&format!(
                         "  {} [{}]: {}\n",

@@ -171,8 +171,8 @@ fn sharing_text(v: &[SharingView]) -> String {
         .map(|s| {
             format!(
                 "{:<28} shared with {:<24} at {:<8} fields: {}\n",
-                s.population.name,
-                s.partner.name,
+                s.population,
+                s.partner,
                 s.level.as_str(),
                 if s.fields.is_empty() {
                     "-".into()

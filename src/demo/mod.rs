@@ -1032,7 +1032,7 @@ fn run(b: &mut Builder, path: &Path, seed: u64) -> Result<Summary> {
         partners: partners
             .iter()
             .map(|p| PartnerLine {
-                name: p.name.clone(),
+                name: p.name().to_string(),
                 status: p.status,
                 offline: p.offline,
                 direction: p.direction,

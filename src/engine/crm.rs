@@ -19,22 +19,32 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// What a CRM import did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct CrmImportReport {
     pub data_source: DataSourceRef,
-    /// Accounts imported.
+    /// Accounts imported (each becomes a record of yours, matched like a CSV row).
     pub accounts: usize,
     /// Opportunities (deals) imported.
     pub opportunities: usize,
     pub rows_rejected: usize,
-    /// Rejected rows: file (`accounts` / `opportunities`), line, reason.
+    /// Rejected rows with the file, line and reason (at most 200 listed).
+    #[serde(serialize_with = "crate::shape::as_first")]
     pub errors: Vec<CrmRowError>,
-    /// Accounts whose website and name gave no match key (kept, but they never overlap).
+    /// Whether more rejected rows exist than are listed.
+    #[serde(skip_serializing_if = "crate::shape::is_false")]
+    pub errors_truncated: bool,
+    /// Accounts kept without a match key (no usable website or name): they never overlap.
     pub accounts_without_key: usize,
-    /// Columns missing from opportunities.csv; Partner Score needs them.
+    /// Columns opportunities.csv lacks that Partner Score needs (its score stays Unknown until they are filled in).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::shape::as_clean_all"
+    )]
     pub missing_columns: Vec<String>,
-    /// Populations of this data source, recomputed.
+    /// Populations defined on this data source, recomputed.
     pub populations_refreshed: usize,
+    /// Whether an existing CRM data source of that name was replaced.
+    #[serde(skip_serializing_if = "crate::shape::is_false")]
     pub replaced: bool,
 }
 
@@ -186,6 +196,7 @@ impl Engine {
             accounts: export.accounts.len(),
             opportunities: export.opportunities.len(),
             rows_rejected: export.errors.len(),
+            errors_truncated: export.errors.len() > crate::shape::MAX_LIST,
             errors: export.errors,
             accounts_without_key: without_key,
             missing_columns: export.missing_columns,

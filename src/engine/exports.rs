@@ -14,14 +14,17 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::Path;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ExportResult {
+    /// The CSV file written.
+    #[serde(serialize_with = "crate::shape::as_clean")]
     pub path: String,
     pub rows_written: usize,
-    /// Distinct partner records in the file.
+    /// Distinct partner accounts in the file.
     pub partner_records: usize,
-    /// Of those, the ones not yet exported this term (what this export used of the allowance).
+    /// Of those, the ones not exported before this term: what this export used of the allowance.
     pub newly_counted: usize,
+    /// Partner records your plan may export per 365-day term.
     pub allowance: i64,
     pub used_this_term: i64,
     pub allowance_left: i64,

@@ -11,14 +11,21 @@ use serde_json::json;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// One rate of the current table.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+// One rate of the current table.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq)]
+#[schemars(inline)]
 pub struct FxRate {
+    /// ISO currency code.
+    #[serde(serialize_with = "crate::shape::as_clean")]
     pub currency: String,
-    /// Units of the currency per 1 USD.
+    /// Units of the currency per 1 USD (EUR 0.92 means 1 USD = 0.92 EUR).
+    #[serde(serialize_with = "crate::shape::as_sig3")]
     pub per_usd: f64,
+    /// The day the rate is from.
+    #[serde(serialize_with = "crate::shape::as_clean")]
     pub as_of: String,
-    /// `built-in`, `manual`, or where an update came from.
+    /// built-in, manual, or where an update came from.
+    #[serde(serialize_with = "crate::shape::as_clean")]
     pub source: String,
 }
 

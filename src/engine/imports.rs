@@ -7,8 +7,10 @@ use crate::error::{Result, forbidden, invalid};
 use crate::ingest::csv_file::{self, RowError};
 use crate::matching::{Keyer, RecordKeys};
 use crate::model::{Actor, DataSource, Permission, SourceKind};
+use crate::shape;
 use crate::store;
 use rayon::prelude::*;
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
@@ -22,21 +24,32 @@ pub struct ImportSpec {
     pub website_column: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(inline)]
 pub struct DataSourceRef {
     pub id: i64,
+    #[serde(serialize_with = "shape::as_clean")]
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ImportReport {
     pub data_source: DataSourceRef,
     pub rows_imported: usize,
     pub rows_rejected: usize,
+    /// The rejected rows with the reason (at most 200 listed).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "shape::as_first"
+    )]
     pub errors: Vec<RowError>,
-    /// Rows whose website and name gave no match key (they are kept but never overlap).
+    /// More rejected rows exist than are listed.
+    #[serde(skip_serializing_if = "shape::is_false")]
+    pub errors_truncated: bool,
+    /// Rows kept without a match key (no usable website or name): they never overlap.
     pub rows_without_key: usize,
-    /// Whether an existing data source of that name was replaced.
+    /// An existing data source of that name was replaced.
+    #[serde(skip_serializing_if = "shape::is_false")]
     pub replaced: bool,
 }
 
@@ -210,6 +223,7 @@ impl Engine {
             },
             rows_imported: imported,
             rows_rejected: errors.len(),
+            errors_truncated: errors.len() > shape::MAX_LIST,
             errors,
             rows_without_key: without_key,
             replaced: existing.is_some(),

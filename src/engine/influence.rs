@@ -13,7 +13,7 @@ use crate::matching::{Member, PopKeys};
 use crate::model::{Actor, PopulationType};
 use crate::store;
 use chrono::{Datelike, NaiveDate};
-use rmcp::schemars::{self, JsonSchema};
+use schemars::JsonSchema;
 use serde::Serialize;
 use std::collections::HashSet;
 

@@ -6,18 +6,38 @@ use crate::error::Result;
 use crate::model::Actor;
 use crate::store;
 use rayon::prelude::*;
+use schemars::JsonSchema;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+// A population by id and name: the actor's own (name cleaned), or a partner's (serialized as a
+// `Ref`, its name partner-supplied).
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
 pub struct PopRef {
     pub id: i64,
+    #[serde(serialize_with = "crate::shape::as_clean")]
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl crate::text::Named for PopRef {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(inline)]
 pub struct OverlapCell {
+    /// Your population (the matrix row).
     pub my_population: PopRef,
+    /// The partner's population (the matrix column): {id, partner_supplied: {name}}.
+    #[serde(serialize_with = "crate::text::as_ref")]
+    #[schemars(with = "crate::text::Ref")]
     pub partner_population: PopRef,
+    /// Distinct records of yours in `my_population` that match a record of the partner's population (same registrable domain, or same normalized name when there is no domain).
     pub overlap_count: usize,
 }
 

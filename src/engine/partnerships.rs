@@ -10,25 +10,48 @@ use crate::store;
 use serde::Serialize;
 use serde_json::json;
 
-#[derive(Debug, Clone, Serialize)]
+// One partner as listed to the acting org.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct PartnerSummary {
+    /// The partner's id (an organization id); pass it as `partner` to other tools.
     pub id: i64,
-    pub name: String,
-    pub domain: Option<String>,
+    /// invited, active, declined or revoked (offline partners are always active).
+    #[schemars(with = "String")]
     pub status: PartnershipStatus,
+    /// An offline partner: a company that does not use partnermap, whose lists you upload.
+    #[serde(skip_serializing_if = "crate::shape::is_false")]
     pub offline: bool,
-    /// For an invitation: `incoming` (they invited you) or `outgoing` (you invited them).
+    /// For an invitation: `incoming` (they invited you: answer with respond_to_invitation) or `outgoing` (waiting for them).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub direction: Option<&'static str>,
-    /// The partnership's id (absent for offline partners).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    // The partnership's id (None for offline partners); not shown: the partner's id names it.
+    #[serde(skip)]
     pub partnership_id: Option<i64>,
-    /// Partner Score label (High, Medium, Low, None, Unknown); see partner_score for why.
+    /// Partner Score label (High, Medium, Low, None, Unknown), once scores are computed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     pub score_label: Option<crate::scoring::Label>,
-    /// For a partner on another instance: its ID, address, last sync, pending messages and
-    /// reachability (absent for partners in this database).
+    /// For a partner on another partnermap instance: its ID, address, last sync, pending
+    /// messages and reachability (sync_partner exchanges now). Absent for partners in this
+    /// database.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote: Option<super::RemoteStatus>,
+    /// The partner's name and domain, as the partner wrote them.
+    #[serde(rename = "partner_supplied")]
+    pub text: crate::text::OrgText,
+}
+
+impl PartnerSummary {
+    /// The partner's name, as it wrote it.
+    pub fn name(&self) -> &str {
+        &self.text.name.0
+    }
+
+    /// The partner's domain, as it wrote it.
+    pub fn domain(&self) -> Option<&str> {
+        self.text.domain.as_ref().map(|d| d.0.as_str())
+    }
 }
 
 /// What one side shares of one population.
@@ -52,22 +75,37 @@ pub struct PartnerDetail {
     pub you_share: Vec<SideSharing>,
 }
 
-/// The partnership as the caller sees it after a change.
-#[derive(Debug, Clone, Serialize)]
+// The partnership as the caller sees it after a change.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct PartnershipView {
     pub id: i64,
+    /// invited, active, declined or revoked.
+    #[schemars(with = "String")]
     pub status: PartnershipStatus,
-    pub partner: String,
     pub partner_id: i64,
+    /// {partner}: the partner's name.
+    #[serde(
+        rename = "partner_supplied",
+        serialize_with = "crate::text::as_partner"
+    )]
+    #[schemars(with = "crate::text::PartnerName")]
+    pub partner: String,
 }
 
-/// What deleting an offline partner removed.
-#[derive(Debug, Clone, Serialize)]
+// What deleting an offline partner removed.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct Deleted {
     pub id: i64,
-    pub name: String,
+    /// Records removed with the partner.
     pub records: i64,
+    /// Populations removed with the partner.
+    #[serde(skip_serializing_if = "crate::shape::is_zero")]
     pub populations: usize,
+    #[serde(rename = "partner_supplied", serialize_with = "crate::text::as_name")]
+    #[schemars(with = "crate::text::Name")]
+    pub name: String,
 }
 
 fn summary(actor: &Actor, p: &PartnerRef) -> PartnerSummary {
@@ -86,8 +124,7 @@ fn summary(actor: &Actor, p: &PartnerRef) -> PartnerSummary {
     };
     PartnerSummary {
         id: p.org.id,
-        name: p.org.name.clone(),
-        domain: p.org.domain.clone(),
+        text: crate::text::OrgText::new(&p.org.name, p.org.domain.as_deref()),
         status: p.status(),
         offline: p.is_offline(),
         direction,
@@ -151,14 +188,7 @@ impl Engine {
                 remote: self.remote_status(p.org.id)?,
                 ..summary(actor, &p)
             },
-            populations: visible
-                .iter()
-                .map(|v| PopulationSummary {
-                    sharing_level: Some(v.sharing.level),
-                    shared_fields: Some(v.sharing.fields.clone()),
-                    ..PopulationSummary::own(&v.population)
-                })
-                .collect(),
+            populations: visible.iter().map(PopulationSummary::theirs).collect(),
             they_share: visible
                 .iter()
                 .map(|v| SideSharing {
@@ -487,8 +517,7 @@ impl Engine {
         tx.commit()?;
         Ok(PartnerSummary {
             id,
-            name: name.to_string(),
-            domain,
+            text: crate::text::OrgText::new(name, domain.as_deref()),
             status: PartnershipStatus::Active,
             offline: true,
             direction: None,

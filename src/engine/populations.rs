@@ -1,12 +1,13 @@
 //! Populations: standard and custom sets of an org's records, materialized as key vectors.
 
 use super::Engine;
-use super::access::{Pick, list_or_none, pick};
+use super::access::{Pick, VisiblePopulation, list_or_none, pick};
 use super::filters::Filter;
 use crate::error::{Result, conflict, forbidden, invalid, not_found};
 use crate::matching::{Member, PopKeys};
 use crate::model::{Actor, DataSource, Permission, Population, PopulationType, SharingLevel};
 use crate::store;
+use crate::text::Supplied;
 use rayon::prelude::*;
 use rusqlite::Connection;
 use serde::Serialize;
@@ -23,32 +24,81 @@ pub struct NewPopulation {
     pub partner: Option<String>,
 }
 
-/// A population as listed to the actor.
-#[derive(Debug, Clone, Serialize)]
+/// A population: the acting org's own (its `name` outside), or a partner's one the partner lets
+/// it see (its name and shared fields under `partner_supplied`).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct PopulationSummary {
     pub id: i64,
-    pub name: String,
+    /// Your population's name (a partner's is under partner_supplied).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::shape::as_clean_opt"
+    )]
+    pub name: Option<String>,
+    /// prospects, customers, open_opportunities or custom.
     #[serde(rename = "type")]
+    #[schemars(with = "String")]
     pub pop_type: PopulationType,
     pub record_count: i64,
-    /// For a partner's population: the level the partner shares it at with the actor.
+    /// For a partner's population: the level it is shared with you at (counts, overlaps, full).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     pub sharing_level: Option<SharingLevel>,
-    /// For a partner's population: the fields the partner shares.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub shared_fields: Option<Vec<String>>,
+    #[serde(rename = "partner_supplied", skip_serializing_if = "Option::is_none")]
+    pub theirs: Option<PopulationText>,
+}
+
+/// A partner's population name and the fields it shares with you (`*` = all).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct PopulationText {
+    pub name: Supplied,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shared_fields: Vec<Supplied>,
 }
 
 impl PopulationSummary {
     pub(crate) fn own(p: &Population) -> Self {
         PopulationSummary {
             id: p.id,
-            name: p.name.clone(),
+            name: Some(p.name.clone()),
             pop_type: p.pop_type,
             record_count: p.record_count,
             sharing_level: None,
-            shared_fields: None,
+            theirs: None,
         }
+    }
+
+    /// A partner's population as the actor sees it.
+    pub(crate) fn theirs(v: &VisiblePopulation) -> Self {
+        PopulationSummary {
+            id: v.population.id,
+            name: None,
+            pop_type: v.population.pop_type,
+            record_count: v.population.record_count,
+            sharing_level: Some(v.sharing.level),
+            theirs: Some(PopulationText {
+                name: Supplied::new(v.population.name.clone()),
+                shared_fields: crate::text::supplied_all(&v.sharing.fields),
+            }),
+        }
+    }
+
+    /// The population's name (its owner's words).
+    pub fn name(&self) -> &str {
+        match (&self.name, &self.theirs) {
+            (Some(n), _) => n,
+            (None, Some(t)) => &t.name.0,
+            (None, None) => "",
+        }
+    }
+
+    /// For a partner's population: the fields it shares with the actor (`*` = all).
+    pub fn shared_fields(&self) -> Option<Vec<String>> {
+        self.theirs
+            .as_ref()
+            .map(|t| t.shared_fields.iter().map(|f| f.0.clone()).collect())
     }
 }
 
@@ -69,11 +119,7 @@ impl Engine {
                 Ok(self
                     .visible_populations(actor, &partner)?
                     .into_iter()
-                    .map(|v| PopulationSummary {
-                        sharing_level: Some(v.sharing.level),
-                        shared_fields: Some(v.sharing.fields.clone()),
-                        ..PopulationSummary::own(&v.population)
-                    })
+                    .map(|v| PopulationSummary::theirs(&v))
                     .collect())
             }
         }

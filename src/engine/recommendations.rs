@@ -10,6 +10,7 @@ use crate::error::{Error, Result, invalid, not_found};
 use crate::matching::{KeyKind, Member, PopKeys, domain_key, explain, name_key};
 use crate::model::{Actor, PopulationType, Record, SharingLevel};
 use crate::scoring::Label;
+use crate::shape;
 use crate::store;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -45,60 +46,143 @@ impl FromStr for TopSort {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct TopPartner {
     pub id: i64,
+    /// {name}: the partner's name.
+    #[serde(rename = "partner_supplied", serialize_with = "crate::text::as_name")]
+    #[schemars(with = "crate::text::Name")]
     pub name: String,
+    #[serde(skip_serializing_if = "shape::is_false")]
     pub offline: bool,
+    /// High, Medium, Low, None or Unknown.
+    #[schemars(with = "String")]
     pub label: Label,
+    /// 0-100; only for High/Medium/Low.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_pct_opt"
+    )]
     pub s: Option<f64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_sig3_opt"
+    )]
     pub impact: Option<f64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_pct_opt"
+    )]
     pub coverage_pct: Option<f64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_pct_opt"
+    )]
     pub impact_percentile: Option<f64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_pct_opt"
+    )]
     pub coverage_percentile: Option<f64>,
     pub overlap_count: usize,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_sig3_opt"
+    )]
     pub win_rate_lift: Option<f64>,
+    #[serde(skip_serializing_if = "shape::is_zero")]
     pub won_deals_with_partner: usize,
-    /// Codes of the reasons for Unknown / None.
+    /// Reason codes for Unknown / None (partner_score explains each).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<&'static str>,
 }
 
-/// A record of the actor's, as shown in recommendations.
-#[derive(Debug, Clone, Serialize)]
+/// One of your accounts.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct AccountRef {
+    /// The record id of your account (pass it as `account` to account_lookup).
     pub id: i64,
+    #[serde(serialize_with = "shape::as_clean")]
     pub name: String,
-    pub website: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The registrable domain it is matched on, if any.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub domain: Option<String>,
+    /// The website as imported, when it says more than the domain.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
+    pub website: Option<String>,
 }
 
 impl AccountRef {
-    fn of(r: &Record) -> AccountRef {
+    pub(crate) fn of(r: &Record) -> AccountRef {
         AccountRef {
             id: r.id,
             name: r.name.clone(),
-            website: r.website.clone(),
+            website: website_unless_domain(&r.website, r.domain_key.as_deref()),
             domain: r.domain_key.clone(),
         }
     }
+
+    /// The website, or the domain when the website says no more.
+    pub fn site(&self) -> &str {
+        self.website
+            .as_deref()
+            .or(self.domain.as_deref())
+            .unwrap_or("")
+    }
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A website worth showing beside the domain: None when it is only the domain again.
+fn website_unless_domain(website: &str, domain: Option<&str>) -> Option<String> {
+    let w = website.trim();
+    let bare = w
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches("www.")
+        .trim_end_matches('/');
+    match domain {
+        _ if w.is_empty() => None,
+        Some(d) if bare.eq_ignore_ascii_case(d) => None,
+        _ => Some(w.to_string()),
+    }
+}
+
+// A partner that has an account of pipeline generation: the partner population the account is
+// in (customers before open_opportunities).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct PipelinePartner {
     pub id: i64,
-    pub name: String,
+    /// The partner's Partner Score label.
+    #[schemars(with = "String")]
     pub label: Label,
-    /// The partner population the account is in (customers before open_opportunities).
-    pub partner_population: String,
+    /// customers or open_opportunities: the type of the partner's population the account is in.
+    #[schemars(with = "String")]
     pub population_type: PopulationType,
+    /// {name, partner_population}: the partner's name and its population's name.
+    #[serde(rename = "partner_supplied")]
+    pub text: crate::text::PartnerPopulationText,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct PipelineAccount {
     pub record: AccountRef,
+    /// The partners that have the account as a customer or open opportunity, best label first (at most 3).
+    #[serde(serialize_with = "shape::as_first3")]
     pub partners: Vec<PipelinePartner>,
-    /// In the customers of two or more High partners.
+    /// Partners left out of `partners`.
+    #[serde(skip_serializing_if = "shape::is_zero")]
+    pub partners_more: usize,
+    /// The account is a customer of two or more High partners: start here.
+    #[serde(skip_serializing_if = "shape::is_false")]
     pub top_prospect: bool,
 }
 
@@ -235,16 +319,22 @@ impl DealQuery {
     }
 }
 
-/// Totals over every deal the query matched (all pages).
-#[derive(Debug, Clone, Default, Serialize)]
+// Totals over every deal the query matched (all pages), in whole USD at the current rates
+// (deals without a convertible amount count as 0).
+#[derive(Debug, Clone, Default, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct DealSummary {
     /// Deals matched.
     pub deals: usize,
-    /// Of those, deals at least one partner can help with.
+    /// Of those, the deals at least one partner can help with.
     pub deals_with_help: usize,
-    /// Their total amount in USD at the current rates (deals without a convertible amount
-    /// count as 0).
+    /// Their total amount, whole USD at the current rates.
+    #[serde(serialize_with = "shape::as_money")]
+    #[schemars(with = "i64")]
     pub amount_usd: f64,
+    /// The total amount of the deals with help, whole USD.
+    #[serde(rename = "with_help_amount_usd", serialize_with = "shape::as_money")]
+    #[schemars(with = "i64")]
     pub amount_usd_with_help: f64,
 }
 
@@ -290,18 +380,33 @@ pub struct PipelineQuery {
     pub sort: PipelineSort,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct DealRecommendation {
+    /// {id, partner_supplied: {name}}.
+    #[serde(serialize_with = "crate::text::as_ref")]
+    #[schemars(with = "crate::text::Ref")]
     pub partner: PartnerBrief,
-    /// The account is the partner's customer > open opportunity > prospect.
+    /// Why this partner: customer (the account is their customer) > open_opportunity > prospect.
+    #[schemars(with = "String")]
     pub signal: Signal,
+    // The partner's population holding the account (the CLI shows it; the label and signal say
+    // enough to a model).
+    #[serde(skip)]
     pub partner_population: String,
-    /// Partner Score label, as context (not the ranking key).
+    /// The partner's Partner Score label, as context (not the ranking key).
+    #[schemars(with = "String")]
     pub label: Label,
-    /// A thread with the partner about this account had a message in the last 90 days.
-    pub recent_thread_activity: bool,
+    /// The last message of a thread with this partner about the account, when in the last 90 days.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_thread_message_at: Option<String>,
+    pub recent_thread_at: Option<String>,
+}
+
+impl DealRecommendation {
+    /// A thread with the partner about this account had a message in the last 90 days.
+    pub fn recent_thread_activity(&self) -> bool {
+        self.recent_thread_at.is_some()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -310,24 +415,89 @@ pub struct PartnerBrief {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl crate::text::Named for PartnerBrief {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct OpportunityView {
     pub id: i64,
+    // The CRM's id and the open date: kept for callers, not shown.
+    #[serde(skip)]
     pub external_id: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub name: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub stage: Option<String>,
+    /// Whole units of `currency`.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_money_opt"
+    )]
+    #[schemars(with = "Option<i64>")]
     pub amount: Option<f64>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub currency: Option<String>,
+    /// The amount in whole USD at the current exchange rates (absent when the currency is USD).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_money_opt"
+    )]
+    #[schemars(with = "Option<i64>")]
     pub amount_usd: Option<f64>,
+    #[serde(skip)]
     pub open_date: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub close_date: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl OpportunityView {
+    /// The amount in USD: `amount` for a deal in USD, else `amount_usd` (None without a rate).
+    pub fn usd_amount(&self) -> Option<f64> {
+        if self
+            .currency
+            .as_deref()
+            .is_some_and(|c| c.eq_ignore_ascii_case("USD"))
+        {
+            self.amount
+        } else {
+            self.amount_usd
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct NavigatorItem {
     pub opportunity: OpportunityView,
     pub account: AccountRef,
+    /// Strongest signal first, then recent thread activity (at most 3).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "shape::as_first3"
+    )]
     pub recommendations: Vec<DealRecommendation>,
+    /// Partners left out of `recommendations`.
+    #[serde(skip_serializing_if = "shape::is_zero")]
+    pub recommendations_more: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -340,33 +510,89 @@ pub struct DealNavigator {
     pub truncated: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct LookupPopulation {
     pub id: i64,
-    pub name: String,
+    /// prospects, customers, open_opportunities or custom.
     #[serde(rename = "type")]
+    #[schemars(with = "String")]
     pub pop_type: PopulationType,
+    /// overlaps or full: the level the partner shares it with you at.
+    #[schemars(with = "String")]
     pub sharing_level: SharingLevel,
+    #[serde(rename = "partner_supplied", serialize_with = "crate::text::as_name")]
+    #[schemars(with = "crate::text::Name")]
+    pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct LookupPartner {
+    /// {id, partner_supplied: {name}}.
+    #[serde(serialize_with = "crate::text::as_ref")]
+    #[schemars(with = "crate::text::Ref")]
     pub partner: PartnerBrief,
+    #[schemars(with = "String")]
     pub label: Label,
-    /// The partner's populations (shared with you at overlaps or full) that hold the account.
+    /// The partner's populations that hold the account (only those shared with you record by record).
     pub partner_populations: Vec<LookupPopulation>,
-    /// The fields of the partner's record you may see (`*` = all: an offline partner).
+    /// {visible_fields, partner_record}: the fields of the partner's record you may see (`*` = all: an offline partner you manage), and the record limited to them.
+    #[serde(
+        rename = "partner_supplied",
+        skip_serializing_if = "LookupText::is_empty"
+    )]
+    pub text: LookupText,
+}
+
+// What the partner shares of its record of the account.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct LookupText {
+    // The fields of the partner's record you may see (`*` = all: an offline partner).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::text::as_supplied_all"
+    )]
+    #[schemars(with = "Vec<crate::text::Supplied>")]
     pub visible_fields: Vec<String>,
-    /// The partner's record, limited to the visible fields.
+    // The partner's record, limited to the visible fields.
+    #[serde(
+        skip_serializing_if = "Map::is_empty",
+        serialize_with = "crate::text::as_supplied_fields"
+    )]
+    #[schemars(with = "crate::text::SuppliedFields")]
     pub partner_record: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl LookupText {
+    fn is_empty(&self) -> bool {
+        self.visible_fields.is_empty() && self.partner_record.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct AccountLookup {
     pub account: AccountRef,
+    /// Your record's other fields.
+    #[serde(
+        skip_serializing_if = "Map::is_empty",
+        serialize_with = "shape::as_clean_fields"
+    )]
     pub fields: Map<String, Value>,
+    #[serde(skip_serializing_if = "shape::is_false")]
+    pub fields_truncated: bool,
+    /// The key the account is matched on (domain or normalized name); absent when it has none.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "shape::as_clean_opt"
+    )]
     pub matched_on: Option<String>,
+    /// Partners that have the account, best label first; partners sharing only counts never appear.
+    #[serde(serialize_with = "shape::as_first")]
     pub partners: Vec<LookupPartner>,
+    #[serde(skip_serializing_if = "shape::is_false")]
+    pub partners_truncated: bool,
 }
 
 /// Days of thread silence after which activity is no longer "recent".
@@ -546,16 +772,22 @@ impl Engine {
                     .iter()
                     .map(|(id, (t, pop, name))| PipelinePartner {
                         id: *id,
-                        name: name.clone(),
                         label: labels.get(id).copied().unwrap_or(Label::Unknown),
-                        partner_population: pop.clone(),
                         population_type: *t,
+                        text: crate::text::PartnerPopulationText {
+                            name: crate::text::Supplied::new(name.clone()),
+                            partner_population: crate::text::Supplied::new(pop.clone()),
+                        },
                     })
                     .collect();
                 partners.sort_by(|a, b| {
-                    b.label
-                        .cmp(&a.label)
-                        .then(a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+                    b.label.cmp(&a.label).then(
+                        a.text
+                            .name
+                            .0
+                            .to_lowercase()
+                            .cmp(&b.text.name.0.to_lowercase()),
+                    )
                 });
                 let high_customers = partners
                     .iter()
@@ -565,6 +797,7 @@ impl Engine {
                     .count();
                 PipelineAccount {
                     record: AccountRef::of(r),
+                    partners_more: shape::beyond_row(partners.len()),
                     partners,
                     top_prospect: high_customers >= 2,
                 }
@@ -741,8 +974,7 @@ impl Engine {
                                 signal: *signal,
                                 partner_population: pop.clone(),
                                 label: labels.get(pid).copied().unwrap_or(Label::Unknown),
-                                recent_thread_activity: recent,
-                                last_thread_message_at: last,
+                                recent_thread_at: last.filter(|_| recent),
                             }
                         })
                         .collect()
@@ -757,7 +989,7 @@ impl Engine {
             recs.sort_by(|a, b| {
                 b.signal
                     .cmp(&a.signal)
-                    .then(b.recent_thread_activity.cmp(&a.recent_thread_activity))
+                    .then(b.recent_thread_activity().cmp(&a.recent_thread_activity()))
                     .then(
                         a.partner
                             .name
@@ -773,16 +1005,26 @@ impl Engine {
                     stage: d.stage.clone(),
                     amount: d.amount,
                     currency: d.currency.clone(),
-                    amount_usd: usd(d),
+                    // absent for a deal in USD: the amount says it (usd_amount reads both)
+                    amount_usd: if d
+                        .currency
+                        .as_deref()
+                        .is_some_and(|c| c.eq_ignore_ascii_case("USD"))
+                    {
+                        None
+                    } else {
+                        usd(d)
+                    },
                     open_date: d.open_date.clone(),
                     close_date: d.close_date.clone(),
                 },
                 account: AccountRef::of(r),
+                recommendations_more: shape::beyond_row(recs.len()),
                 recommendations: recs,
             });
         }
         let best = |i: &NavigatorItem| i.recommendations.first().map(|r| r.signal);
-        let amount = |i: &NavigatorItem| i.opportunity.amount_usd.unwrap_or(0.0);
+        let amount = |i: &NavigatorItem| i.opportunity.usd_amount().unwrap_or(0.0);
         // Deals without a close date sort last by close date.
         let close = |i: &NavigatorItem| {
             i.opportunity
@@ -891,8 +1133,10 @@ impl Engine {
                     },
                     label: labels.get(&p.org.id).copied().unwrap_or(Label::Unknown),
                     partner_populations: pops,
-                    visible_fields: fields,
-                    partner_record: shown,
+                    text: LookupText {
+                        visible_fields: fields,
+                        partner_record: shown,
+                    },
                 });
             }
         }
@@ -906,6 +1150,8 @@ impl Engine {
         });
         Ok(AccountLookup {
             account: AccountRef::of(&r),
+            fields_truncated: r.fields.len() > crate::text::MAX_FIELDS,
+            partners_truncated: partners.len() > shape::MAX_LIST,
             fields: r.fields.clone(),
             matched_on: match (&r.domain_key, &r.name_key) {
                 (Some(d), _)

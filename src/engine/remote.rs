@@ -11,21 +11,23 @@ use crate::model::SharingLevel;
 use crate::store;
 use serde::Serialize;
 
-/// How a remote partnership stands: shown by list_partners and get_partner.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+// How a remote partnership stands: shown by list_partners and get_partner.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
 pub struct RemoteStatus {
-    /// The partner instance's pinned ID.
+    /// The partner instance's pinned ID (SHA-256 of its certificate's public key, base32).
     pub instance_id: String,
-    /// Where this instance reaches it (absent: it connects to us).
+    /// Where this instance reaches it; null when it connects to you.
+    #[serde(serialize_with = "crate::shape::as_clean_opt")]
     pub url: Option<String>,
-    /// When the last exchange with it succeeded.
+    /// When the last exchange with it succeeded (RFC 3339); null if never.
     pub last_sync: Option<String>,
-    /// Messages queued for it, not yet acknowledged.
+    /// Messages queued for it and not yet acknowledged.
     pub pending_messages: i64,
-    /// Whether the last attempt to reach it succeeded (absent: never tried).
+    /// Whether the last attempt to reach it succeeded; null if never tried.
     pub reachable: Option<bool>,
     /// Why the last attempt failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(serialize_with = "crate::shape::as_clean_opt")]
     pub last_error: Option<String>,
 }
 

@@ -36,22 +36,49 @@ pub struct ReportQuery {
     pub cursor: Option<String>,
 }
 
-/// One row: the actor's record (null for a greenfield row), the partner's record as shared
-/// (null when the partner shares no field), and what the two matched on.
-#[derive(Debug, Clone, Serialize)]
+// One row: the actor's record (None for a greenfield row), the partner's record as shared (None
+// when the partner shares no field), and what the two matched on.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct ReportRow {
+    /// Your account (id, name, website, ...); absent on a greenfield row (an account only the partner has).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::shape::as_clean_fields_opt"
+    )]
     pub my_record: Option<Map<String, Value>>,
-    pub partner_record: Option<Map<String, Value>>,
-    /// "domain acme.co.uk" or "name acme (no website on one side)"; null for a greenfield row.
+    /// What the two accounts matched on ("domain acme.com" or "name acme"); absent on a greenfield row.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::shape::as_clean_opt"
+    )]
     pub matched_on: Option<String>,
-    /// The partner record behind the row (never shown; counted by exports).
+    /// {partner_record}: the partner's account with only the fields it shares; absent when it shares no field.
+    #[serde(
+        rename = "partner_supplied",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::text::as_record_opt"
+    )]
+    #[schemars(with = "Option<crate::text::RecordGroup>")]
+    pub partner_record: Option<Map<String, Value>>,
+    // The partner record behind the row (never shown; counted by exports).
     #[serde(skip)]
     pub(crate) partner_record_id: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct ReportColumns {
+    /// Your columns in `my_record` (id first).
+    #[serde(serialize_with = "crate::shape::as_clean_all")]
     pub my_record: Vec<String>,
+    /// {partner_record}: the partner's shared columns (filter and sort on them as partner.<field>).
+    #[serde(
+        rename = "partner_supplied",
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::text::as_columns"
+    )]
+    #[schemars(with = "crate::text::ColumnsGroup")]
     pub partner_record: Vec<String>,
 }
 

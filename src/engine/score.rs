@@ -19,10 +19,14 @@ use std::sync::Arc;
 /// `as_of`, inclusive).
 pub const WINDOW_DAYS: i64 = 365;
 
-/// Why a score is Unknown or None: a code and a sentence.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+// Why a score is Unknown or None: a code and a sentence.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
 pub struct Reason {
+    /// explorer_plan, no_crm_source, deals_missing_fields, no_customers_population, partnership_not_active, partner_no_customers, partner_not_sharing_customers (Unknown); too_few_won_deals, zero_impact (None).
     pub code: &'static str,
+    /// What is wrong and what to do about it.
+    #[serde(serialize_with = "crate::shape::as_clean")]
     pub message: String,
 }
 
@@ -33,10 +37,13 @@ pub struct PartnerId {
     pub offline: bool,
 }
 
-/// The metrics with the partner (deals on V's accounts that are P's customers) and without.
-#[derive(Debug, Clone, Serialize)]
+// The metrics with the partner (deals on V's accounts that are P's customers) and without.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct SideMetrics {
+    /// Your deals on accounts that are the partner's customers.
     pub with: Metrics,
+    /// All your other deals (the baseline).
     pub base: Metrics,
 }
 

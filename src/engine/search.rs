@@ -4,37 +4,40 @@ use super::Engine;
 use crate::error::{Result, invalid};
 use crate::matching::{KeyKind, domain_key, name_key};
 use crate::model::{Actor, Record};
+use crate::shape;
 use crate::store;
 use serde::Serialize;
 
 use super::partnerships::PartnerSummary;
+use super::recommendations::AccountRef;
 
-#[derive(Debug, Clone, Serialize)]
+// One of your accounts, and the data source it is in.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct AccountHit {
-    pub id: i64,
-    pub name: String,
-    pub website: String,
-    pub domain: Option<String>,
+    #[serde(flatten)]
+    pub account: AccountRef,
     pub data_source_id: i64,
 }
 
 impl From<Record> for AccountHit {
     fn from(r: Record) -> Self {
         AccountHit {
-            id: r.id,
-            domain: r.domain_key,
-            name: r.name,
-            website: r.website,
+            account: AccountRef::of(&r),
             data_source_id: r.source_id,
         }
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct SearchResult {
+    /// Partners whose name or domain contains the query.
+    #[serde(serialize_with = "shape::as_first")]
     pub partners: Vec<PartnerSummary>,
+    /// Your own accounts whose name, website or domain contains the query.
     pub accounts: Vec<AccountHit>,
-    /// Whether more accounts matched than are listed.
+    /// More accounts matched than are listed (raise `limit` or refine the query).
+    #[serde(skip_serializing_if = "shape::is_false")]
     pub accounts_truncated: bool,
 }
 
@@ -60,8 +63,8 @@ impl Engine {
             .list_partners(actor, None)?
             .into_iter()
             .filter(|p| {
-                p.name.to_lowercase().contains(&lower)
-                    || p.domain.as_deref().is_some_and(|d| d.contains(&lower))
+                p.name().to_lowercase().contains(&lower)
+                    || p.domain().is_some_and(|d| d.contains(&lower))
             })
             .collect();
         let limit = limit.clamp(1, 200);

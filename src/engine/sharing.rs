@@ -4,7 +4,6 @@
 
 use super::Engine;
 use super::access::{ALL_FIELDS, PartnerRef, list_or_none};
-use super::overlaps::PopRef;
 use crate::error::{Result, invalid};
 use crate::model::{Actor, PartnershipStatus, Permission, Population, Sharing, SharingLevel};
 use crate::store;
@@ -16,14 +15,33 @@ use serde_json::json;
 /// naming any.
 pub const DEFAULT_FIELDS: [&str; 2] = ["name", "website"];
 
-/// A sharing setting of the actor's org, as the owner sees it.
-#[derive(Debug, Clone, Serialize)]
+// A sharing setting of the actor's org, as the owner sees it.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct SharingView {
-    pub partner: PopRef,
-    pub population: PopRef,
+    pub partner_id: i64,
+    pub population_id: i64,
+    #[serde(serialize_with = "crate::shape::as_clean")]
+    pub population: String,
+    /// hidden, counts, overlaps or full.
+    #[schemars(with = "String")]
     pub level: SharingLevel,
+    /// The fields of your records the partner may see at overlaps/full (`*` = all).
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::shape::as_clean_all"
+    )]
     pub fields: Vec<String>,
+    /// The partnership's status (a setting made while it is not active applies once it is).
+    #[schemars(with = "String")]
     pub partnership_status: PartnershipStatus,
+    /// {partner}: the partner's name.
+    #[serde(
+        rename = "partner_supplied",
+        serialize_with = "crate::text::as_partner"
+    )]
+    #[schemars(with = "crate::text::PartnerName")]
+    pub partner: String,
 }
 
 impl Engine {
@@ -65,14 +83,10 @@ impl Engine {
         let after = Sharing { level, fields };
         self.write_sharing(actor, &p, &pop, &before, &after, "set_sharing")?;
         Ok(SharingView {
-            partner: PopRef {
-                id: p.org.id,
-                name: p.org.name.clone(),
-            },
-            population: PopRef {
-                id: pop.id,
-                name: pop.name.clone(),
-            },
+            partner_id: p.org.id,
+            partner: p.org.name.clone(),
+            population_id: pop.id,
+            population: pop.name.clone(),
             level: after.level,
             fields: after.fields,
             partnership_status: ps.status,
@@ -88,14 +102,10 @@ impl Engine {
             .map(|pop| {
                 let s = store::sharing::get(&self.conn, actor.org.id, p.org.id, pop.id)?;
                 Ok(SharingView {
-                    partner: PopRef {
-                        id: p.org.id,
-                        name: p.org.name.clone(),
-                    },
-                    population: PopRef {
-                        id: pop.id,
-                        name: pop.name,
-                    },
+                    partner_id: p.org.id,
+                    partner: p.org.name.clone(),
+                    population_id: pop.id,
+                    population: pop.name,
                     level: s.level,
                     fields: s.fields,
                     partnership_status: ps.status,

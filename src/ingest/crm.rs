@@ -17,12 +17,15 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// A rejected row of one of the two files.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+// A rejected row of one of the two files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct CrmRowError {
-    /// `accounts` or `opportunities`.
+    /// accounts or opportunities.
     pub file: &'static str,
+    /// The line of that file (1 = the header).
     pub line: u64,
+    #[serde(serialize_with = "crate::shape::as_clean")]
     pub reason: String,
 }
 

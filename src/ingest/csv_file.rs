@@ -12,10 +12,13 @@ pub const MAX_FIELD_CHARS: usize = 10_000;
 /// The most columns accepted in a header.
 pub const MAX_COLUMNS: usize = 500;
 
-/// A rejected row: its line in the file and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+// A rejected row: its line in the file and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct RowError {
+    /// The line of the file (1 = the header).
     pub line: u64,
+    #[serde(serialize_with = "crate::shape::as_clean")]
     pub reason: String,
 }
 

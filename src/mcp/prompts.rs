@@ -4,7 +4,6 @@
 
 use super::PartnermapServer;
 use super::render;
-use super::tools::score::{self, AccountOut};
 use super::tools::sharing;
 use chrono::{Datelike, NaiveDate};
 use rmcp::ErrorData as McpError;
@@ -110,7 +109,7 @@ impl PartnermapServer {
                     "to": to.to_string(),
                     "score_as_of": as_of.to_string(),
                     "ranked_partners": total,
-                    "leaderboard": rows.into_iter().map(score::top_out).collect::<Vec<_>>(),
+                    "leaderboard": rows,
                     "influence": influence,
                 }))
             })
@@ -156,10 +155,7 @@ impl PartnermapServer {
                         usize::MAX,
                         None,
                     )?
-                    .opportunities
-                    .into_iter()
-                    .map(score::navigator_item)
-                    .collect();
+                    .opportunities;
                 let me = a.org.name.clone();
                 let threads: Vec<_> = e
                     .list_threads(a, None)?
@@ -170,9 +166,9 @@ impl PartnermapServer {
                     .collect();
                 let (partners, _) = render::cap(l.partners, render::MAX_LIST);
                 Ok(json!({
-                    "account": AccountOut::from(l.account),
+                    "account": l.account,
                     "open_deals": deals,
-                    "partners": partners.into_iter().map(score::lookup_partner).collect::<Vec<_>>(),
+                    "partners": partners,
                     "threads": threads,
                 }))
             })

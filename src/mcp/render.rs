@@ -16,7 +16,7 @@ pub const MAX_ERROR: usize = 2_000;
 pub const DEFAULT_PAGE: usize = 50;
 pub const MAX_PAGE: usize = 200;
 /// Largest unpaged list in an output (import errors, search hits).
-pub const MAX_LIST: usize = 200;
+pub use crate::shape::MAX_LIST;
 /// Rough budget, in bytes of JSON, for the rows of one page of a wide list (report rows): a page
 /// stops early past it and its `next_cursor` continues where it stopped. Outputs go out twice
 /// (structured and as text), and some clients drop messages over 10 MiB.
@@ -42,13 +42,6 @@ pub fn clean_opt(s: Option<&str>) -> Option<String> {
 
 pub fn clean_all(v: &[String]) -> Vec<String> {
     v.iter().map(|s| clean(s)).collect()
-}
-
-/// [`clean_fields`] where the caller has no place to say the map was cut.
-pub fn clean_map(
-    m: serde_json::Map<String, serde_json::Value>,
-) -> serde_json::Map<String, serde_json::Value> {
-    clean_fields(&m).0
 }
 
 /// A message someone wrote (a thread post, a share request's note): cleaned like [`clean`] but
@@ -204,28 +197,9 @@ fn decode_cursor(cursor: &str, scope: &str) -> Option<usize> {
     (s == scope).then(|| offset.parse().ok())?
 }
 
-// ---------- numbers as a person reads them ----------
+// ---------- numbers as a person reads them (the rules: crate::view) ----------
 
-/// A percentage (0-100) to 1 decimal.
-pub fn pct(x: f64) -> f64 {
-    (x * 10.0).round() / 10.0
-}
-
-/// A money amount in whole units.
-pub fn money(x: f64) -> i64 {
-    x.round() as i64
-}
-
-/// A ratio (or any other measure) to 3 significant digits: 89.99999999999999 → 90, 0.828302 →
-/// 0.828, 1234.5 → 1230.
-pub fn sig3(x: f64) -> f64 {
-    if x == 0.0 || !x.is_finite() {
-        return x;
-    }
-    // Scientific notation with 2 decimals is exactly 3 significant digits, at any magnitude
-    // (1e-308 included), and parsing it back removes binary noise (0.30000000000000004).
-    format!("{x:.2e}").parse().unwrap_or(x)
-}
+pub use crate::shape::{is_false, is_zero, money, pct, sig3};
 
 pub fn pct_opt(x: Option<f64>) -> Option<f64> {
     x.map(pct)
@@ -233,19 +207,6 @@ pub fn pct_opt(x: Option<f64>) -> Option<f64> {
 
 pub fn sig3_opt(x: Option<f64>) -> Option<f64> {
     x.map(sig3)
-}
-
-pub fn money_opt(x: Option<f64>) -> Option<i64> {
-    x.map(money)
-}
-
-/// For `skip_serializing_if`: default values are left out of outputs.
-pub fn is_false(b: &bool) -> bool {
-    !*b
-}
-
-pub fn is_zero(n: &usize) -> bool {
-    *n == 0
 }
 
 #[cfg(test)]
@@ -317,16 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn numbers_round_as_read() {
-        assert_eq!(sig3(89.99999999999999), 90.0);
-        assert_eq!(sig3(0.828302216596), 0.828);
-        assert_eq!(sig3(1234.5), 1230.0);
-        assert_eq!(sig3(-1.386294361), -1.39);
-        assert_eq!(sig3(0.1 + 0.2), 0.3);
-        assert_eq!(sig3(1e-308), 1e-308);
-        assert_eq!(sig3(1.2345e300), 1.23e300);
-        assert_eq!(pct(33.333333), 33.3);
-        assert_eq!(money(1234.56), 1235);
+    fn limits_in() {
         assert!(limit_in(0, 100).is_err());
         assert_eq!(limit_in(500, 100), Ok(100));
     }

@@ -5,7 +5,6 @@
 
 use super::PartnermapServer;
 use super::render;
-use super::tools::PartnerOut;
 use super::tools::data::GetOverlapsIn;
 use super::tools::partners::PartnerIn;
 use super::tools::score::PartnerScoreIn;
@@ -62,7 +61,7 @@ impl PartnermapServer {
                         format!("{PARTNERS_URI}/{}", p.id),
                         format!("partner-{}", p.id),
                     )
-                    .with_title(render::clean(&p.name))
+                    .with_title(render::clean(p.name()))
                     .with_description(format!("Partner ({}).", p.status))
                     .with_mime_type(JSON_MIME),
                 );
@@ -84,7 +83,7 @@ impl PartnermapServer {
             let total = partners.len();
             let (partners, truncated) = render::cap(partners, MAX_IN_INDEX);
             json!({
-                "partners": partners.into_iter().map(PartnerOut::from).collect::<Vec<_>>(),
+                "partners": partners,
                 "total": total,
                 "truncated": truncated,
             })
@@ -134,7 +133,7 @@ impl PartnermapServer {
                     }))
                     .await
                 {
-                    v["overlaps"] = serde_json::to_value(&o.0.cells).unwrap_or_default();
+                    v["overlaps"] = serde_json::to_value(&o.0.list.cells).unwrap_or_default();
                 }
                 if let Ok(s) = self
                     .partner_score(Parameters(PartnerScoreIn {

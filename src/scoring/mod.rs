@@ -33,13 +33,31 @@ pub struct ClosedDeal {
     pub days: f64,
 }
 
-/// The three metrics of one side (with or without the partner). `None` = empty side.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+// The three metrics of one side (with or without the partner). `None` = empty side.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct Metrics {
+    /// Deals closed in the window.
     pub closed_deals: usize,
     pub won_deals: usize,
+    /// won ÷ closed (0-1, 3 significant digits); absent with no closed deal.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::shape::as_sig3_opt"
+    )]
     pub win_rate: Option<f64>,
+    /// Mean amount of won deals, whole USD at the current rates; absent with no won deal.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::shape::as_money_opt"
+    )]
+    #[schemars(with = "Option<i64>")]
     pub avg_size_usd: Option<f64>,
+    /// Mean days from open to close of won deals; absent with no won deal.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::shape::as_sig3_opt"
+    )]
     pub avg_days_to_close: Option<f64>,
 }
 
@@ -102,14 +120,18 @@ pub fn clamped_ratio(
     r.clamp(RATIO_MIN, RATIO_MAX)
 }
 
-/// The three clamped ratios of a partner.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+// The three clamped ratios of a partner.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct Ratios {
-    /// win_rate_with / win_rate_base
+    /// win_rate with ÷ base, clamped to [0.25, 4].
+    #[serde(serialize_with = "crate::shape::as_sig3")]
     pub win_rate: f64,
-    /// avg_size_with / avg_size_base
+    /// avg_size with ÷ base, clamped to [0.25, 4].
+    #[serde(serialize_with = "crate::shape::as_sig3")]
     pub avg_size: f64,
-    /// avg_days_base / avg_days_with (faster with the partner = above 1)
+    /// avg_days base ÷ with (faster with the partner = above 1), clamped to [0.25, 4].
+    #[serde(serialize_with = "crate::shape::as_sig3")]
     pub days_to_close: f64,
 }
 

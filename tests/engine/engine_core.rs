@@ -44,7 +44,7 @@ fn population_counts() {
         .list_populations(&n.alpha, None)
         .unwrap()
         .into_iter()
-        .map(|p| (p.name, p.record_count))
+        .map(|p| (p.name().to_string(), p.record_count))
         .collect();
     assert_eq!(
         counts,
@@ -194,7 +194,7 @@ fn hidden_populations_give_no_figure_from_either_side() {
         .list_populations(&n.beta, None)
         .unwrap()
         .into_iter()
-        .find(|p| p.name == "Pipeline")
+        .find(|p| p.name() == "Pipeline")
         .unwrap();
     partnermap::store::sharing::set(
         n.engine.conn(),
@@ -217,7 +217,7 @@ fn hidden_populations_give_no_figure_from_either_side() {
         .list_populations(&n.alpha, Some("Beta"))
         .unwrap()
         .into_iter()
-        .map(|p| p.name)
+        .map(|p| p.name().to_string())
         .collect();
     assert_eq!(visible, vec!["Customers"]);
     // A hidden population and a non-existent one give the same answer.
@@ -306,7 +306,7 @@ fn offline_partner_visible_only_to_its_manager() {
             .list_partners(&n.beta, None)
             .unwrap()
             .iter()
-            .all(|p| !p.name.contains("Gamma"))
+            .all(|p| !p.name().contains("Gamma"))
     );
     for q in ["Gamma", "Gamma Partners", "gamma.example.com"] {
         let err = n.engine.overlaps(&n.beta, q).unwrap_err();
@@ -329,7 +329,7 @@ fn offline_partner_visible_only_to_its_manager() {
             .list_populations(&n.beta, Some("Alpha"))
             .unwrap()
             .iter()
-            .all(|p| !p.name.contains("Gamma"))
+            .all(|p| !p.name().contains("Gamma"))
     );
     // Nothing of Alpha is shared with Gamma (it has no users; nothing is ever shared with it).
     assert!(

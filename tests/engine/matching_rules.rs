@@ -275,7 +275,7 @@ fn platform_links_keep_no_domain_and_names_stay_searchable() {
     // Search by name key and by domain.
     let s = t.e.search(&t.north, "the brightwave limited", 10).unwrap();
     assert_eq!(s.accounts.len(), 1);
-    assert_eq!(s.accounts[0].name, "Brightwave Ltd");
+    assert_eq!(s.accounts[0].account.name, "Brightwave Ltd");
     let s = t.e.search(&t.north, "www.hooli.xyz", 10).unwrap();
     assert_eq!(s.accounts.len(), 2);
     // A fragment still finds by substring.
@@ -375,7 +375,7 @@ fn population_filters_over_columns_agree_with_record_filters() {
             t.e.list_populations(&t.north, None)
                 .unwrap()
                 .into_iter()
-                .find(|p| p.name == name)
+                .find(|p| p.name() == name)
                 .unwrap()
                 .record_count;
         assert_eq!(got, want, "{f}");

@@ -186,7 +186,7 @@ fn transcript(w: &mut World, viewer: &Actor, dir: &Path) -> (String, usize) {
             .list_populations(viewer, None)
             .unwrap()
             .into_iter()
-            .map(|p| p.name)
+            .map(|p| p.name().to_string())
             .collect();
         for my in &mine {
             for (pid, pname) in &all_pops {

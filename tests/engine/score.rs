@@ -189,7 +189,7 @@ fn hand_computed_labels_percentiles_and_metrics() {
 fn partners_carry_score_labels() {
     let n = network();
     let list = n.e.list_partners(&n.vega, None).unwrap();
-    let label = |name: &str| list.iter().find(|p| p.name == name).unwrap().score_label;
+    let label = |name: &str| list.iter().find(|p| p.name() == name).unwrap().score_label;
     assert_eq!(label("Orion"), Some(Label::High));
     assert_eq!(label("Lyra"), Some(Label::Medium));
     assert_eq!(label("Draco"), Some(Label::Low));
@@ -556,7 +556,7 @@ fn top_partners_pipeline_deals_and_lookup() {
             (
                 a.record.name.clone(),
                 a.top_prospect,
-                a.partners.iter().map(|x| x.name.clone()).collect(),
+                a.partners.iter().map(|x| x.text.name.0.clone()).collect(),
             )
         })
         .collect();
@@ -582,7 +582,7 @@ fn top_partners_pipeline_deals_and_lookup() {
         ]
     );
     assert_eq!(
-        p.accounts[2].partners[1].partner_population,
+        p.accounts[2].partners[1].text.partner_population.0,
         "Draco open_opportunities"
     );
     // A named population instead.
@@ -624,7 +624,7 @@ fn top_partners_pipeline_deals_and_lookup() {
     assert_eq!(d.open_opportunities, 2);
     let first = &d.opportunities[0];
     assert_eq!(first.account.name, "Open One");
-    assert_close(first.opportunity.amount_usd, 20000.0);
+    assert_close(first.opportunity.usd_amount(), 20000.0);
     let recs: Vec<(&str, partnermap::engine::Signal, Label, bool)> = first
         .recommendations
         .iter()
@@ -633,7 +633,7 @@ fn top_partners_pipeline_deals_and_lookup() {
                 r.partner.name.as_str(),
                 r.signal,
                 r.label,
-                r.recent_thread_activity,
+                r.recent_thread_activity(),
             )
         })
         .collect();
@@ -649,7 +649,7 @@ fn top_partners_pipeline_deals_and_lookup() {
     );
     let second = &d.opportunities[1];
     assert_eq!(second.account.name, "Open Two");
-    assert_close(second.opportunity.amount_usd, 6250.0); // 5000 EUR at 0.8
+    assert_close(second.opportunity.usd_amount(), 6250.0); // 5000 EUR at 0.8
     assert_eq!(second.recommendations[0].partner.name, "Umber");
 
     // The summary totals every matching deal; filters and sorts answer without paging.
@@ -773,7 +773,7 @@ fn top_partners_pipeline_deals_and_lookup() {
                     a.record.name.clone(),
                     a.partners
                         .iter()
-                        .map(|x| x.name.clone())
+                        .map(|x| x.text.name.0.clone())
                         .collect::<Vec<_>>(),
                 )
             })
@@ -831,9 +831,9 @@ fn top_partners_pipeline_deals_and_lookup() {
         ursa.partner_populations[0].sharing_level,
         SharingLevel::Overlaps
     );
-    assert_eq!(ursa.visible_fields, vec!["name", "segment"]);
+    assert_eq!(ursa.text.visible_fields, vec!["name", "segment"]);
     assert_eq!(
-        serde_json::Value::Object(ursa.partner_record.clone()),
+        serde_json::Value::Object(ursa.text.partner_record.clone()),
         json!({"name": "G2 co 01", "segment": "Customer"})
     );
     let by_id =
@@ -875,7 +875,7 @@ fn cli_verbs() {
     assert!(close(s["s"].as_f64().unwrap(), 33.75));
     assert_eq!(s["metrics"]["with"]["won_deals"], 10);
     let t = run(&["top", "--limit", "3"]);
-    assert_eq!(t["partners"][0]["name"], "Cygnus");
+    assert_eq!(t["partners"][0]["partner_supplied"]["name"], "Cygnus");
     assert_eq!(t["partners"].as_array().unwrap().len(), 3);
     let f = run(&["fx", "list"]);
     assert!(

@@ -765,9 +765,9 @@ fn approval_with_fields_and_a_request_for_everything_visible() {
     assert_eq!(pops.len(), 1);
     assert_eq!(
         (
-            pops[0].name.as_str(),
+            pops[0].name(),
             pops[0].sharing_level,
-            pops[0].shared_fields.clone()
+            pops[0].shared_fields()
         ),
         (
             "Customers",
@@ -1503,7 +1503,7 @@ fn cli_verbs_with_json() {
         (Some(6), 2)
     );
     assert_eq!(
-        v["rows"][0]["partner_record"],
+        v["rows"][0]["partner_supplied"]["partner_record"],
         json!({"name": "Stark Industries Inc", "owner": "pat"})
     );
     let csv = n.dir.path().join("cli.csv");

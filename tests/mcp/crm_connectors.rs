@@ -583,7 +583,7 @@ fn round_trip_export_and_connector_give_identical_populations_and_scores() {
             .list_populations(&o.me, None)
             .unwrap()
             .into_iter()
-            .map(|p| (p.name, p.record_count))
+            .map(|p| (p.name().to_string(), p.record_count))
             .collect();
         let scores: Vec<String> = ["Gamma", "Delta"]
             .iter()

@@ -1,64 +1,32 @@
 //! Your data and what it overlaps: import_csv, upload_partner_csv, list_populations,
 //! create_population, get_overlaps.
 
-use super::{PopulationOut, default_limit, opt_text};
-use crate::engine::{ImportReport, ImportSpec, NewPopulation};
+use super::{default_limit, opt_text};
+use crate::engine::{ImportReport, ImportSpec, NewPopulation, OverlapCell, PopulationSummary};
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{self, Name, Ref, Supplied, clean, is_false};
+use crate::mcp::render::{self, Name, Supplied, clean};
 use crate::model::PopulationType;
+use crate::shape::Page;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
 
 // ---------- outputs ----------
+//
+// import_csv and upload_partner_csv answer with the engine's ImportReport, get_overlaps with
+// its OverlapCells; the lists below are what a page of them says beside the rows.
 
+/// list_populations: whose populations these are, and the page.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ImportOut {
-    pub data_source: DataSourceOut,
-    pub rows_imported: usize,
-    pub rows_rejected: usize,
-    /// The rejected rows with the reason (at most 200 listed).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<RowErrorOut>,
-    /// More rejected rows exist than are listed.
-    #[serde(skip_serializing_if = "is_false")]
-    pub errors_truncated: bool,
-    /// Rows kept without a match key (no usable website or name): they never overlap.
-    pub rows_without_key: usize,
-    /// An existing data source of that name was replaced.
-    #[serde(skip_serializing_if = "is_false")]
-    pub replaced: bool,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct DataSourceOut {
-    pub id: i64,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RowErrorOut {
-    /// The line of the file (1 = the header).
-    pub line: u64,
-    pub reason: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ListPopulationsOut {
+pub struct PopulationList {
     /// Whose populations these are: your organization's name (a partner's is partner_supplied.owner).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// The partner whose populations these are.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partner_id: Option<i64>,
-    pub populations: Vec<PopulationOut>,
-    pub total: usize,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
+    pub populations: Vec<PopulationSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub partner_supplied: Option<OwnerText>,
 }
@@ -71,37 +39,15 @@ pub struct OwnerText {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct CreatePopulationOut {
-    pub population: PopulationOut,
+    pub population: PopulationSummary,
 }
 
+/// get_overlaps: the partner, and a page of its matrix.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PopRefOut {
-    pub id: i64,
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct CellOut {
-    /// Your population (the matrix row).
-    pub my_population: PopRefOut,
-    /// The partner's population (the matrix column): {id, partner_supplied: {name}}.
-    pub partner_population: Ref,
-    /// Distinct records of yours in `my_population` that match a record of the partner's population (same registrable domain, or same normalized name when there is no domain).
-    pub overlap_count: usize,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct OverlapsOut {
+pub struct OverlapList {
     pub partner_id: i64,
     /// One cell per (your population, partner population you can see).
-    pub cells: Vec<CellOut>,
-    /// Cells in all (every page).
-    pub total: usize,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
+    pub cells: Vec<OverlapCell>,
     /// {name}: the partner's name.
     pub partner_supplied: Name,
 }
@@ -212,15 +158,16 @@ impl PartnermapServer {
     pub async fn import_csv(
         &self,
         Parameters(args): Parameters<ImportCsvIn>,
-    ) -> Result<Json<ImportOut>, String> {
+    ) -> Result<Json<ImportReport>, String> {
         let spec = ImportSpec {
             path: self.files().check_read(&args.path)?,
             name: args.name,
             name_column: args.name_column,
             website_column: args.website_column,
         };
-        let r = self.call(move |e, a| e.import_csv(a, &spec, None)).await?;
-        Ok(Json(import_out(r)))
+        Ok(Json(
+            self.call(move |e, a| e.import_csv(a, &spec, None)).await?,
+        ))
     }
 
     #[tool(
@@ -236,7 +183,7 @@ impl PartnermapServer {
     pub async fn upload_partner_csv(
         &self,
         Parameters(args): Parameters<UploadPartnerCsvIn>,
-    ) -> Result<Json<ImportOut>, String> {
+    ) -> Result<Json<ImportReport>, String> {
         let partner = args.partner;
         let spec = ImportSpec {
             path: self.files().check_read(&args.path)?,
@@ -244,10 +191,10 @@ impl PartnermapServer {
             name_column: args.name_column,
             website_column: args.website_column,
         };
-        let r = self
-            .call(move |e, a| e.import_csv(a, &spec, Some(&partner)))
-            .await?;
-        Ok(Json(import_out(r)))
+        Ok(Json(
+            self.call(move |e, a| e.import_csv(a, &spec, Some(&partner)))
+                .await?,
+        ))
     }
 
     #[tool(
@@ -261,7 +208,7 @@ impl PartnermapServer {
     pub async fn list_populations(
         &self,
         Parameters(args): Parameters<ListPopulationsIn>,
-    ) -> Result<Json<ListPopulationsOut>, String> {
+    ) -> Result<Json<Page<PopulationList>>, String> {
         let partner = opt_text(args.partner);
         let scope = format!("list_populations|{}", partner.as_deref().unwrap_or(""));
         let (owner, partner_id, pops) = self
@@ -281,15 +228,17 @@ impl PartnermapServer {
         render::limit_in(args.limit, render::MAX_PAGE)?;
         let (page, next_cursor) = render::page(pops, &scope, &args.cursor, args.limit)?;
         let theirs = partner_id.is_some();
-        Ok(Json(ListPopulationsOut {
-            owner: (!theirs).then(|| clean(&owner)),
-            partner_id,
-            populations: page.into_iter().map(PopulationOut::from).collect(),
+        Ok(Json(Page {
+            list: PopulationList {
+                owner: (!theirs).then(|| clean(&owner)),
+                partner_id,
+                populations: page,
+                partner_supplied: theirs.then(|| OwnerText {
+                    owner: Supplied::new(owner),
+                }),
+            },
             total,
             next_cursor,
-            partner_supplied: theirs.then(|| OwnerText {
-                owner: Supplied::new(owner),
-            }),
         }))
     }
 
@@ -321,9 +270,7 @@ impl PartnermapServer {
             partner: opt_text(args.partner),
         };
         let p = self.call(move |e, a| e.create_population(a, &spec)).await?;
-        Ok(Json(CreatePopulationOut {
-            population: PopulationOut::from(p),
-        }))
+        Ok(Json(CreatePopulationOut { population: p }))
     }
 
     #[tool(
@@ -333,7 +280,7 @@ impl PartnermapServer {
     pub async fn get_overlaps(
         &self,
         Parameters(args): Parameters<GetOverlapsIn>,
-    ) -> Result<Json<OverlapsOut>, String> {
+    ) -> Result<Json<Page<OverlapList>>, String> {
         let partner = args.partner;
         let (name, id, cells) = self
             .read(move |e, a| {
@@ -346,47 +293,14 @@ impl PartnermapServer {
         let scope = format!("get_overlaps|{id}");
         render::limit_in(args.limit, render::MAX_PAGE)?;
         let (page, next_cursor) = render::page(cells, &scope, &args.cursor, args.limit)?;
-        Ok(Json(OverlapsOut {
-            partner_id: id,
-            cells: page
-                .into_iter()
-                .map(|c| CellOut {
-                    my_population: PopRefOut {
-                        id: c.my_population.id,
-                        name: clean(&c.my_population.name),
-                    },
-                    partner_population: Ref::new(
-                        c.partner_population.id,
-                        &c.partner_population.name,
-                    ),
-                    overlap_count: c.overlap_count,
-                })
-                .collect(),
+        Ok(Json(Page {
+            list: OverlapList {
+                partner_id: id,
+                cells: page,
+                partner_supplied: Name::of(&name),
+            },
             total,
             next_cursor,
-            partner_supplied: Name::of(&name),
         }))
-    }
-}
-
-fn import_out(r: ImportReport) -> ImportOut {
-    let (errors, errors_truncated) = render::cap(r.errors, render::MAX_LIST);
-    ImportOut {
-        data_source: DataSourceOut {
-            id: r.data_source.id,
-            name: clean(&r.data_source.name),
-        },
-        rows_imported: r.rows_imported,
-        rows_rejected: r.rows_rejected,
-        errors: errors
-            .into_iter()
-            .map(|e| RowErrorOut {
-                line: e.line,
-                reason: clean(&e.reason),
-            })
-            .collect(),
-        errors_truncated,
-        rows_without_key: r.rows_without_key,
-        replaced: r.replaced,
     }
 }

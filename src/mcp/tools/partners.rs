@@ -2,12 +2,12 @@
 //! search, invite_partner, respond_to_invitation, revoke_partnership, add_offline_partner,
 //! delete_offline_partner.
 
-use super::{PartnerOut, PopulationOut, default_limit, opt_arg, opt_text};
+use super::{default_limit, opt_arg, opt_text};
+use crate::engine::{Deleted, PartnerSummary, PartnershipView, PopulationSummary, SearchResult};
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{
-    self, Name, Supplied, clean, clean_all, clean_opt, is_zero, supplied_all,
-};
+use crate::mcp::render::{self, Supplied, clean, clean_all, clean_opt, supplied_all};
 use crate::model::PartnershipStatus;
+use crate::shape::Page;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
@@ -49,16 +49,12 @@ pub struct UserOut {
     pub permissions: Vec<String>,
 }
 
+/// list_partners: a page of partners, with every page's partners counted by status.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListPartnersOut {
-    pub partners: Vec<PartnerOut>,
-    /// How many partners match in all (every page).
-    pub total: usize,
+pub struct PartnerList {
+    pub partners: Vec<PartnerSummary>,
     /// Partners matching, by status (every page).
     pub by_status: BTreeMap<String, usize>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
 }
 
 /// What your organization shares with the partner, for one of your populations.
@@ -94,9 +90,9 @@ pub struct TheirSharingText {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct GetPartnerOut {
     #[serde(flatten)]
-    pub partner: PartnerOut,
+    pub partner: PartnerSummary,
     /// The partner's populations you can see (none unless the partnership is active).
-    pub populations: Vec<PopulationOut>,
+    pub populations: Vec<PopulationSummary>,
     /// What the partner shares with you, per visible population.
     pub they_share: Vec<TheirSharingOut>,
     /// What your organization shares with the partner, per population of yours.
@@ -104,80 +100,26 @@ pub struct GetPartnerOut {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct AccountOut {
-    /// The record id of your account.
-    pub id: i64,
-    pub name: String,
-    /// The website as imported, when it differs from the domain.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub website: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
-    pub data_source_id: i64,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct SearchOut {
-    /// Partners whose name or domain contains the query.
-    pub partners: Vec<PartnerOut>,
-    /// Your own accounts whose name, website or domain contains the query.
-    pub accounts: Vec<AccountOut>,
-    /// More accounts matched than are listed (raise `limit` or refine the query).
-    #[serde(skip_serializing_if = "render::is_false")]
-    pub accounts_truncated: bool,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
 pub struct PartnershipOut {
-    pub partnership: PartnershipRef,
+    pub partnership: PartnershipView,
 }
 
 /// invite_partner's answer: the partnership (an organization in this database), or the code
 /// of a remote invitation.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct InviteOut {
-    pub partnership: Option<PartnershipRef>,
+    pub partnership: Option<PartnershipView>,
     pub invitation: Option<super::federation::InvitationOut>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PartnershipRef {
-    pub id: i64,
-    /// invited, active, declined or revoked.
-    pub status: String,
-    pub partner_id: i64,
-    /// {partner}: the partner's name.
-    pub partner_supplied: PartnerName,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PartnerName {
-    pub partner: Supplied,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
 pub struct AddOfflineOut {
-    pub partner: PartnerOut,
+    pub partner: PartnerSummary,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DeleteOfflineOut {
-    pub deleted: DeletedOut,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct DeletedOut {
-    pub id: i64,
-    /// Records removed with the partner.
-    pub records: i64,
-    /// Populations removed with the partner.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub populations: usize,
-    pub partner_supplied: Name,
+    pub deleted: Deleted,
 }
 
 // ---------- inputs ----------
@@ -304,7 +246,7 @@ impl PartnermapServer {
     pub async fn list_partners(
         &self,
         Parameters(args): Parameters<ListPartnersIn>,
-    ) -> Result<Json<ListPartnersOut>, String> {
+    ) -> Result<Json<Page<PartnerList>>, String> {
         let status: Option<PartnershipStatus> = opt_arg(&args.status)?;
         let partners = self.read(move |e, a| e.list_partners(a, status)).await?;
         let total = partners.len();
@@ -315,10 +257,12 @@ impl PartnermapServer {
         let scope = format!("list_partners|{}", status.map(|s| s.as_str()).unwrap_or(""));
         render::limit_in(args.limit, render::MAX_PAGE)?;
         let (page, next_cursor) = render::page(partners, &scope, &args.cursor, args.limit)?;
-        Ok(Json(ListPartnersOut {
-            partners: page.into_iter().map(PartnerOut::from).collect(),
+        Ok(Json(Page {
+            list: PartnerList {
+                partners: page,
+                by_status,
+            },
             total,
-            by_status,
             next_cursor,
         }))
     }
@@ -349,8 +293,8 @@ impl PartnermapServer {
             },
         };
         Ok(Json(GetPartnerOut {
-            partner: PartnerOut::from(d.summary),
-            populations: d.populations.into_iter().map(PopulationOut::from).collect(),
+            partner: d.summary,
+            populations: d.populations,
             they_share: d.they_share.into_iter().map(theirs).collect(),
             you_share: d.you_share.into_iter().map(mine).collect(),
         }))
@@ -363,27 +307,12 @@ impl PartnermapServer {
     pub async fn search(
         &self,
         Parameters(args): Parameters<SearchIn>,
-    ) -> Result<Json<SearchOut>, String> {
+    ) -> Result<Json<SearchResult>, String> {
         let limit = render::limit_in(args.limit, render::MAX_LIST)?;
-        let r = self
-            .read(move |e, a| e.search(a, &args.query, limit))
-            .await?;
-        let (partners, _) = render::cap(r.partners, render::MAX_LIST);
-        Ok(Json(SearchOut {
-            partners: partners.into_iter().map(PartnerOut::from).collect(),
-            accounts: r
-                .accounts
-                .into_iter()
-                .map(|h| AccountOut {
-                    id: h.id,
-                    name: clean(&h.name),
-                    website: website_unless_domain(&h.website, h.domain.as_deref()),
-                    domain: clean_opt(h.domain.as_deref()),
-                    data_source_id: h.data_source_id,
-                })
-                .collect(),
-            accounts_truncated: r.accounts_truncated,
-        }))
+        Ok(Json(
+            self.read(move |e, a| e.search(a, &args.query, limit))
+                .await?,
+        ))
     }
 
     #[tool(
@@ -416,7 +345,7 @@ impl PartnermapServer {
         }
         let v = self.call(move |e, a| e.invite(a, &args.org)).await?;
         Ok(Json(InviteOut {
-            partnership: Some(partnership(v).partnership),
+            partnership: Some(v),
             invitation: None,
         }))
     }
@@ -451,7 +380,7 @@ impl PartnermapServer {
                         Ok(v)
                     } else {
                         let org = ops::decline_code(e, a, &code)?;
-                        Ok(crate::engine::PartnershipView {
+                        Ok(PartnershipView {
                             id: 0,
                             status: PartnershipStatus::Declined,
                             partner: org,
@@ -460,12 +389,12 @@ impl PartnermapServer {
                     }
                 })
                 .await?;
-            return Ok(Json(partnership(v)));
+            return Ok(Json(PartnershipOut { partnership: v }));
         }
         let v = self
             .call(move |e, a| e.respond_to_invitation(a, &args.partner, args.accept))
             .await?;
-        Ok(Json(partnership(v)))
+        Ok(Json(PartnershipOut { partnership: v }))
     }
 
     #[tool(
@@ -495,7 +424,7 @@ impl PartnermapServer {
                 Ok(v)
             })
             .await?;
-        Ok(Json(partnership(v)))
+        Ok(Json(PartnershipOut { partnership: v }))
     }
 
     #[tool(
@@ -516,9 +445,7 @@ impl PartnermapServer {
         let p = self
             .call(move |e, a| e.add_offline_partner(a, &args.name, domain.as_deref()))
             .await?;
-        Ok(Json(AddOfflineOut {
-            partner: PartnerOut::from(p),
-        }))
+        Ok(Json(AddOfflineOut { partner: p }))
     }
 
     #[tool(
@@ -535,44 +462,9 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<DeleteOfflineIn>,
     ) -> Result<Json<DeleteOfflineOut>, String> {
-        let d = self
+        let deleted = self
             .call(move |e, a| e.delete_offline_partner(a, &args.partner, &args.confirm))
             .await?;
-        Ok(Json(DeleteOfflineOut {
-            deleted: DeletedOut {
-                id: d.id,
-                records: d.records,
-                populations: d.populations,
-                partner_supplied: Name::of(&d.name),
-            },
-        }))
-    }
-}
-
-fn partnership(v: crate::engine::PartnershipView) -> PartnershipOut {
-    PartnershipOut {
-        partnership: PartnershipRef {
-            id: v.id,
-            status: v.status.to_string(),
-            partner_id: v.partner_id,
-            partner_supplied: PartnerName {
-                partner: Supplied::new(v.partner),
-            },
-        },
-    }
-}
-
-/// A website worth showing beside the domain: absent when it is only the domain again.
-pub(crate) fn website_unless_domain(website: &str, domain: Option<&str>) -> Option<String> {
-    let w = website.trim();
-    let bare = w
-        .trim_start_matches("https://")
-        .trim_start_matches("http://")
-        .trim_start_matches("www.")
-        .trim_end_matches('/');
-    match domain {
-        _ if w.is_empty() => None,
-        Some(d) if bare.eq_ignore_ascii_case(d) => None,
-        _ => Some(clean(w)),
+        Ok(Json(DeleteOfflineOut { deleted }))
     }
 }

@@ -2,32 +2,23 @@
 //! set_exchange_rate, list_exchange_rates, partner_score, top_partners, pipeline_generation,
 //! deal_navigator, account_lookup.
 
-use super::data::DataSourceOut;
 use super::opt_text;
-use super::partners::website_unless_domain;
 use crate::engine::{
-    AccountRef, DealQuery, DealRecommendation, DealSummary, FxRate, LookupPartner, NavigatorItem,
-    PartnerScore, PipelineAccount, PipelineQuery, TopPartner, TopSort, as_of_arg, parse_as_of,
-    parse_label,
+    AccountLookup, CrmImportReport, DealQuery, DealSummary, FxRate, NavigatorItem, PartnerScore,
+    PipelineAccount, PipelineQuery, Reason, SideMetrics, TopPartner, TopSort, as_of_arg,
+    parse_as_of, parse_label,
 };
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{
-    self, Name, Ref, Supplied, SuppliedFields, clean, clean_all, clean_fields, clean_opt, is_false,
-    is_zero, money, money_opt, pct_opt, sig3, sig3_opt, supplied_all,
-};
+use crate::mcp::render::{self, Ref, clean_all, is_false, pct_opt, sig3_opt};
 use crate::model::{RequestDirection, ShareRequestStatus};
-use crate::scoring::Metrics;
+use crate::scoring::Ratios;
+use crate::shape::Page;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
-/// Most partners listed under one account of pipeline_generation; the rest are counted.
-const MAX_PARTNERS_PER_ITEM: usize = 3;
-/// Most partners recommended under one deal of deal_navigator; the rest are counted.
-const MAX_RECOMMENDATIONS: usize = 3;
 /// Page sizes: the default, and the largest (a page at the largest stays under 40,000 characters).
 const TOP_MAX: usize = 100;
 const PIPELINE_DEFAULT: usize = 15;
@@ -38,124 +29,19 @@ const NAVIGATOR_MAX: usize = 60;
 // ---------- outputs ----------
 
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ImportCrmOut {
-    pub data_source: DataSourceOut,
-    /// Accounts imported (each becomes a record of yours, matched like a CSV row).
-    pub accounts: usize,
-    /// Opportunities (deals) imported.
-    pub opportunities: usize,
-    pub rows_rejected: usize,
-    /// Rejected rows with the file, line and reason (at most 200 listed).
-    pub errors: Vec<CrmErrorOut>,
-    /// Whether more rejected rows exist than are listed.
-    #[serde(skip_serializing_if = "is_false")]
-    pub errors_truncated: bool,
-    /// Accounts kept without a match key (no usable website or name): they never overlap.
-    pub accounts_without_key: usize,
-    /// Columns opportunities.csv lacks that Partner Score needs (its score stays Unknown until they are filled in).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub missing_columns: Vec<String>,
-    /// Populations defined on this data source, recomputed.
-    pub populations_refreshed: usize,
-    /// Whether an existing CRM data source of that name was replaced.
-    #[serde(skip_serializing_if = "is_false")]
-    pub replaced: bool,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct CrmErrorOut {
-    /// accounts or opportunities.
-    pub file: String,
-    /// The line of that file (1 = the header).
-    pub line: u64,
-    pub reason: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RateOut {
-    /// ISO currency code.
-    pub currency: String,
-    /// Units of the currency per 1 USD (EUR 0.92 means 1 USD = 0.92 EUR).
-    pub per_usd: f64,
-    /// The day the rate is from.
-    pub as_of: String,
-    /// built-in, manual, or where an update came from.
-    pub source: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
 pub struct SetRateOut {
-    pub rate: RateOut,
+    pub rate: FxRate,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ListRatesOut {
     /// The current table, by currency code. Scores and deal amounts in USD use it.
-    pub rates: Vec<RateOut>,
+    #[serde(serialize_with = "crate::shape::as_first")]
+    pub rates: Vec<FxRate>,
     pub total: usize,
     /// More rates exist than are listed.
     #[serde(skip_serializing_if = "is_false")]
     pub truncated: bool,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct ReasonOut {
-    /// explorer_plan, no_crm_source, deals_missing_fields, no_customers_population, partnership_not_active, partner_no_customers, partner_not_sharing_customers (Unknown); too_few_won_deals, zero_impact (None).
-    pub code: String,
-    /// What is wrong and what to do about it.
-    pub message: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct MetricsOut {
-    /// Deals closed in the window.
-    pub closed_deals: usize,
-    pub won_deals: usize,
-    /// won ÷ closed (0-1, 3 significant digits); absent with no closed deal.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub win_rate: Option<f64>,
-    /// Mean amount of won deals, whole USD at the current rates; absent with no won deal.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub avg_size_usd: Option<i64>,
-    /// Mean days from open to close of won deals; absent with no won deal.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub avg_days_to_close: Option<f64>,
-}
-
-impl From<Metrics> for MetricsOut {
-    fn from(m: Metrics) -> Self {
-        MetricsOut {
-            closed_deals: m.closed_deals,
-            won_deals: m.won_deals,
-            win_rate: sig3_opt(m.win_rate),
-            avg_size_usd: money_opt(m.avg_size_usd),
-            avg_days_to_close: sig3_opt(m.avg_days_to_close),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct SideMetricsOut {
-    /// Your deals on accounts that are the partner's customers.
-    pub with: MetricsOut,
-    /// All your other deals (the baseline).
-    pub base: MetricsOut,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RatiosOut {
-    /// win_rate with ÷ base, clamped to [0.25, 4].
-    pub win_rate: f64,
-    /// avg_size with ÷ base, clamped to [0.25, 4].
-    pub avg_size: f64,
-    /// avg_days base ÷ with (faster with the partner = above 1), clamped to [0.25, 4].
-    pub days_to_close: f64,
 }
 
 /// An outgoing share request still waiting for the partner's answer.
@@ -179,7 +65,7 @@ pub struct PartnerScoreOut {
     pub label: String,
     /// Why the label is Unknown (every reason that applies) or None; absent for High/Medium/Low.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub reasons: Vec<ReasonOut>,
+    pub reasons: Vec<Reason>,
     /// A share request you sent this partner that is still pending: do not ask again, wait or follow up.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending_share_request: Option<PendingRequestOut>,
@@ -200,10 +86,10 @@ pub struct PartnerScoreOut {
     pub coverage_percentile: Option<f64>,
     /// Deal metrics with the partner and without (the baseline); absent when Unknown.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub metrics: Option<SideMetricsOut>,
+    pub metrics: Option<SideMetrics>,
     /// The clamped ratios behind impact; absent when Unknown or when the partner side has no closed or no won deal.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ratios: Option<RatiosOut>,
+    pub ratios: Option<Ratios>,
     /// Won deals, closed in the window, on your accounts that are the partner's customers (10 needed for a score).
     pub won_deals_with_partner: usize,
     /// Distinct accounts of yours overlapping any population of the partner you can see.
@@ -218,40 +104,9 @@ pub struct PartnerScoreOut {
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct TopPartnerOut {
-    pub id: i64,
-    /// High, Medium, Low, None or Unknown.
-    pub label: String,
-    /// 0-100; only for High/Medium/Low.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub impact: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub coverage_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub impact_percentile: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub coverage_percentile: Option<f64>,
-    pub overlap_count: usize,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub win_rate_lift: Option<f64>,
-    #[serde(skip_serializing_if = "is_zero")]
-    pub won_deals_with_partner: usize,
-    /// Reason codes for Unknown / None (partner_score explains each).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub reasons: Vec<String>,
-    #[serde(skip_serializing_if = "is_false")]
-    pub offline: bool,
-    /// {name}: the partner's name.
-    pub partner_supplied: Name,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
 pub struct TopPartnersOut {
     /// Best first.
-    pub partners: Vec<TopPartnerOut>,
+    pub partners: Vec<TopPartner>,
     /// The order used: score, overlap_count, coverage or win_rate_lift.
     pub sort: String,
     /// The last day of the 365-day score window.
@@ -265,224 +120,27 @@ pub struct TopPartnersOut {
     pub truncated: bool,
 }
 
-/// One of your accounts.
 #[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct AccountOut {
-    /// The record id of your account (pass it as `account` to account_lookup).
-    pub id: i64,
-    pub name: String,
-    /// The registrable domain it is matched on, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub domain: Option<String>,
-    /// The website as imported, when it says more than the domain.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub website: Option<String>,
-}
-
-impl From<AccountRef> for AccountOut {
-    fn from(a: AccountRef) -> Self {
-        AccountOut {
-            id: a.id,
-            name: clean(&a.name),
-            website: website_unless_domain(&a.website, a.domain.as_deref()),
-            domain: clean_opt(a.domain.as_deref()),
-        }
-    }
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PipelinePartnerOut {
-    pub id: i64,
-    /// The partner's Partner Score label.
-    pub label: String,
-    /// customers or open_opportunities: the type of the partner's population the account is in.
-    pub population_type: String,
-    /// {name, partner_population}: the partner's name and its population's name.
-    pub partner_supplied: PipelinePartnerText,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PipelinePartnerText {
-    pub name: Supplied,
-    pub partner_population: Supplied,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PipelineAccountOut {
-    pub record: AccountOut,
-    /// The partners that have the account as a customer or open opportunity, best label first (at most 3).
-    pub partners: Vec<PipelinePartnerOut>,
-    /// Partners left out of `partners`.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub partners_more: usize,
-    /// The account is a customer of two or more High partners: start here.
-    #[serde(skip_serializing_if = "is_false")]
-    pub top_prospect: bool,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct PipelineOut {
+pub struct PipelineList {
     /// Your populations searched (your prospects unless `population` was given).
     pub populations: Vec<String>,
     /// Top prospects first, then by number of partners.
-    pub accounts: Vec<PipelineAccountOut>,
-    /// Accounts found in all (every page).
-    pub total: usize,
+    pub accounts: Vec<PipelineAccount>,
     /// Top prospects in all (every page).
     pub top_prospects: usize,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct OpportunityOut {
-    pub id: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub stage: Option<String>,
-    /// Whole units of `currency`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub amount: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub currency: Option<String>,
-    /// The amount in whole USD at the current exchange rates (absent when the currency is USD).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub amount_usd: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub close_date: Option<String>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RecommendationOut {
-    /// {id, partner_supplied: {name}}.
-    pub partner: Ref,
-    /// Why this partner: customer (the account is their customer) > open_opportunity > prospect.
-    pub signal: String,
-    /// The partner's Partner Score label, as context (not the ranking key).
-    pub label: String,
-    /// The last message of a thread with this partner about the account, when in the last 90 days.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub recent_thread_at: Option<String>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct NavigatorItemOut {
-    pub opportunity: OpportunityOut,
-    pub account: AccountOut,
-    /// Strongest signal first, then recent thread activity (at most 3).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub recommendations: Vec<RecommendationOut>,
-    /// Partners left out of `recommendations`.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub recommendations_more: usize,
-}
-
-/// Totals over every deal the filters matched (all pages), in whole USD.
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct DealSummaryOut {
-    /// Deals matched.
-    pub deals: usize,
-    /// Of those, the deals at least one partner can help with.
-    pub deals_with_help: usize,
-    /// Their total amount, whole USD at the current rates.
-    pub amount_usd: i64,
-    /// The total amount of the deals with help, whole USD.
-    pub with_help_amount_usd: i64,
-}
-
-impl From<DealSummary> for DealSummaryOut {
-    fn from(m: DealSummary) -> Self {
-        DealSummaryOut {
-            deals: m.deals,
-            deals_with_help: m.deals_with_help,
-            amount_usd: money(m.amount_usd),
-            with_help_amount_usd: money(m.amount_usd_with_help),
-        }
-    }
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct DealNavigatorOut {
     /// Your open opportunities matching the filters, in the order `sort` asks.
-    pub opportunities: Vec<NavigatorItemOut>,
+    pub opportunities: Vec<NavigatorItem>,
     /// Your open opportunities in all, before filters.
     pub open_opportunities: usize,
     /// Totals over every deal the filters matched (all pages): answers "how many / how much" without paging.
-    pub summary: DealSummaryOut,
+    pub summary: DealSummary,
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct LookupPopulationOut {
-    pub id: i64,
-    /// prospects, customers, open_opportunities or custom.
-    #[serde(rename = "type")]
-    pub pop_type: String,
-    /// overlaps or full: the level the partner shares it with you at.
-    pub sharing_level: String,
-    pub partner_supplied: Name,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct LookupPartnerOut {
-    /// {id, partner_supplied: {name}}.
-    pub partner: Ref,
-    pub label: String,
-    /// The partner's populations that hold the account (only those shared with you record by record).
-    pub partner_populations: Vec<LookupPopulationOut>,
-    /// {visible_fields, partner_record}: the fields of the partner's record you may see (`*` = all: an offline partner you manage), and the record limited to them.
-    #[serde(skip_serializing_if = "LookupText::is_empty")]
-    pub partner_supplied: LookupText,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct LookupText {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub visible_fields: Vec<Supplied>,
-    #[serde(skip_serializing_if = "suppliedfields_empty")]
-    pub partner_record: SuppliedFields,
-}
-
-fn suppliedfields_empty(f: &SuppliedFields) -> bool {
-    f.0.is_empty()
-}
-
-impl LookupText {
-    fn is_empty(&self) -> bool {
-        self.visible_fields.is_empty() && self.partner_record.0.is_empty()
-    }
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct AccountLookupOut {
-    pub account: AccountOut,
-    /// Your record's other fields.
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub fields: Map<String, Value>,
-    #[serde(skip_serializing_if = "is_false")]
-    pub fields_truncated: bool,
-    /// The key the account is matched on (domain or normalized name); absent when it has none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched_on: Option<String>,
-    /// Partners that have the account, best label first; partners sharing only counts never appear.
-    pub partners: Vec<LookupPartnerOut>,
-    #[serde(skip_serializing_if = "is_false")]
-    pub partners_truncated: bool,
 }
 
 // ---------- inputs ----------
@@ -641,36 +299,14 @@ impl PartnermapServer {
     pub async fn import_crm(
         &self,
         Parameters(args): Parameters<ImportCrmIn>,
-    ) -> Result<Json<ImportCrmOut>, String> {
+    ) -> Result<Json<CrmImportReport>, String> {
         let accounts = self.files().check_read(&args.accounts_path)?;
         let opportunities = self.files().check_read(&args.opportunities_path)?;
         let name = args.name;
-        let r = self
-            .call(move |e, a| e.import_crm(a, &accounts, &opportunities, &name))
-            .await?;
-        let (errors, errors_truncated) = render::cap(r.errors, render::MAX_LIST);
-        Ok(Json(ImportCrmOut {
-            data_source: DataSourceOut {
-                id: r.data_source.id,
-                name: clean(&r.data_source.name),
-            },
-            accounts: r.accounts,
-            opportunities: r.opportunities,
-            rows_rejected: r.rows_rejected,
-            errors: errors
-                .into_iter()
-                .map(|e| CrmErrorOut {
-                    file: e.file.to_string(),
-                    line: e.line,
-                    reason: clean(&e.reason),
-                })
-                .collect(),
-            errors_truncated,
-            accounts_without_key: r.accounts_without_key,
-            missing_columns: clean_all(&r.missing_columns),
-            populations_refreshed: r.populations_refreshed,
-            replaced: r.replaced,
-        }))
+        Ok(Json(
+            self.call(move |e, a| e.import_crm(a, &accounts, &opportunities, &name))
+                .await?,
+        ))
     }
 
     #[tool(
@@ -690,7 +326,7 @@ impl PartnermapServer {
         let r = self
             .call(move |e, a| e.fx_set(a, &args.currency, args.rate))
             .await?;
-        Ok(Json(SetRateOut { rate: rate_out(r) }))
+        Ok(Json(SetRateOut { rate: r }))
     }
 
     #[tool(
@@ -703,12 +339,10 @@ impl PartnermapServer {
     )]
     pub async fn list_exchange_rates(&self) -> Result<Json<ListRatesOut>, String> {
         let rates = self.read(|e, _| e.fx_rates()).await?;
-        let total = rates.len();
-        let (rates, truncated) = render::cap(rates, render::MAX_LIST);
         Ok(Json(ListRatesOut {
-            rates: rates.into_iter().map(rate_out).collect(),
-            total,
-            truncated,
+            total: rates.len(),
+            truncated: rates.len() > render::MAX_LIST,
+            rates,
         }))
     }
 
@@ -771,7 +405,7 @@ impl PartnermapServer {
         }
         let (partners, truncated) = render::cap(all, limit);
         Ok(Json(TopPartnersOut {
-            partners: partners.into_iter().map(top_out).collect(),
+            partners,
             sort: sort_name(sort).to_string(),
             as_of: day.to_string(),
             total,
@@ -791,7 +425,7 @@ impl PartnermapServer {
     pub async fn pipeline_generation(
         &self,
         Parameters(args): Parameters<PipelineIn>,
-    ) -> Result<Json<PipelineOut>, String> {
+    ) -> Result<Json<Page<PipelineList>>, String> {
         let q = PipelineQuery {
             population: opt_text(args.population),
             partner: opt_text(args.partner),
@@ -810,11 +444,13 @@ impl PartnermapServer {
         let top_prospects = p.accounts.iter().filter(|a| a.top_prospect).count();
         let limit = render::limit_in(args.limit, PIPELINE_MAX)?;
         let (page, next_cursor) = render::page(p.accounts, &scope, &args.cursor, limit)?;
-        Ok(Json(PipelineOut {
-            populations: clean_all(&p.populations),
-            accounts: page.into_iter().map(pipeline_account).collect(),
+        Ok(Json(Page {
+            list: PipelineList {
+                populations: clean_all(&p.populations),
+                accounts: page,
+                top_prospects,
+            },
             total: p.total,
-            top_prospects,
             next_cursor,
         }))
     }
@@ -862,9 +498,9 @@ impl PartnermapServer {
         let limit = render::limit_in(args.limit, NAVIGATOR_MAX)?;
         let (page, next_cursor) = render::page(d.opportunities, &scope, &args.cursor, limit)?;
         Ok(Json(DealNavigatorOut {
-            opportunities: page.into_iter().map(navigator_item).collect(),
+            opportunities: page,
             open_opportunities: d.open_opportunities,
-            summary: DealSummaryOut::from(d.summary),
+            summary: d.summary,
             next_cursor,
         }))
     }
@@ -880,62 +516,30 @@ impl PartnermapServer {
     pub async fn account_lookup(
         &self,
         Parameters(args): Parameters<AccountLookupIn>,
-    ) -> Result<Json<AccountLookupOut>, String> {
-        let l = self
-            .read(move |e, a| e.account_lookup(a, &args.account))
-            .await?;
-        let (fields, fields_truncated) = clean_fields(&l.fields);
-        let (partners, partners_truncated) = render::cap(l.partners, render::MAX_LIST);
-        Ok(Json(AccountLookupOut {
-            account: AccountOut::from(l.account),
-            fields,
-            fields_truncated,
-            matched_on: clean_opt(l.matched_on.as_deref()),
-            partners: partners.into_iter().map(lookup_partner).collect(),
-            partners_truncated,
-        }))
+    ) -> Result<Json<AccountLookup>, String> {
+        Ok(Json(
+            self.read(move |e, a| e.account_lookup(a, &args.account))
+                .await?,
+        ))
     }
 }
 
 // ---------- rendering ----------
-
-fn rate_out(r: FxRate) -> RateOut {
-    RateOut {
-        currency: clean(&r.currency),
-        per_usd: sig3(r.per_usd),
-        as_of: clean(&r.as_of),
-        source: clean(&r.source),
-    }
-}
 
 fn score_out(s: PartnerScore, pending: Option<PendingRequestOut>) -> PartnerScoreOut {
     PartnerScoreOut {
         partner: Ref::new(s.partner.id, &s.partner.name),
         offline: s.partner.offline,
         label: s.label.to_string(),
-        reasons: s
-            .reasons
-            .into_iter()
-            .map(|r| ReasonOut {
-                code: r.code.to_string(),
-                message: clean(&r.message),
-            })
-            .collect(),
+        reasons: s.reasons,
         pending_share_request: pending,
         s: pct_opt(s.s),
         impact: sig3_opt(s.impact),
         coverage_pct: pct_opt(s.coverage_pct),
         impact_percentile: pct_opt(s.impact_percentile),
         coverage_percentile: pct_opt(s.coverage_percentile),
-        metrics: s.metrics.map(|m| SideMetricsOut {
-            with: m.with.into(),
-            base: m.base.into(),
-        }),
-        ratios: s.ratios.map(|r| RatiosOut {
-            win_rate: sig3(r.win_rate),
-            avg_size: sig3(r.avg_size),
-            days_to_close: sig3(r.days_to_close),
-        }),
+        metrics: s.metrics,
+        ratios: s.ratios,
         won_deals_with_partner: s.won_deals_with_partner,
         overlap_count: s.overlap_count,
         win_rate_lift: sig3_opt(s.win_rate_lift),
@@ -950,102 +554,5 @@ fn sort_name(s: TopSort) -> &'static str {
         TopSort::Overlap => "overlap_count",
         TopSort::Coverage => "coverage",
         TopSort::WinRateLift => "win_rate_lift",
-    }
-}
-
-pub(crate) fn top_out(p: TopPartner) -> TopPartnerOut {
-    TopPartnerOut {
-        id: p.id,
-        label: p.label.to_string(),
-        s: pct_opt(p.s),
-        impact: sig3_opt(p.impact),
-        coverage_pct: pct_opt(p.coverage_pct),
-        impact_percentile: pct_opt(p.impact_percentile),
-        coverage_percentile: pct_opt(p.coverage_percentile),
-        overlap_count: p.overlap_count,
-        win_rate_lift: sig3_opt(p.win_rate_lift),
-        won_deals_with_partner: p.won_deals_with_partner,
-        reasons: p.reasons.iter().map(|c| c.to_string()).collect(),
-        offline: p.offline,
-        partner_supplied: Name::of(&p.name),
-    }
-}
-
-fn pipeline_account(a: PipelineAccount) -> PipelineAccountOut {
-    let n = a.partners.len();
-    let (partners, _) = render::cap(a.partners, MAX_PARTNERS_PER_ITEM);
-    PipelineAccountOut {
-        record: a.record.into(),
-        partners_more: n - partners.len(),
-        partners: partners
-            .into_iter()
-            .map(|p| PipelinePartnerOut {
-                id: p.id,
-                label: p.label.to_string(),
-                population_type: p.population_type.to_string(),
-                partner_supplied: PipelinePartnerText {
-                    name: Supplied::new(p.name),
-                    partner_population: Supplied::new(p.partner_population),
-                },
-            })
-            .collect(),
-        top_prospect: a.top_prospect,
-    }
-}
-
-fn recommendation(r: DealRecommendation) -> RecommendationOut {
-    RecommendationOut {
-        partner: Ref::new(r.partner.id, &r.partner.name),
-        signal: r.signal.as_str().to_string(),
-        label: r.label.to_string(),
-        recent_thread_at: r
-            .recent_thread_activity
-            .then_some(r.last_thread_message_at)
-            .flatten(),
-    }
-}
-
-pub(crate) fn navigator_item(i: NavigatorItem) -> NavigatorItemOut {
-    let o = i.opportunity;
-    let n = i.recommendations.len();
-    let (recs, _) = render::cap(i.recommendations, MAX_RECOMMENDATIONS);
-    let usd = o
-        .currency
-        .as_deref()
-        .is_some_and(|c| c.eq_ignore_ascii_case("USD"));
-    NavigatorItemOut {
-        opportunity: OpportunityOut {
-            id: o.id,
-            name: clean_opt(o.name.as_deref()),
-            stage: clean_opt(o.stage.as_deref()),
-            amount: money_opt(o.amount),
-            currency: clean_opt(o.currency.as_deref()),
-            amount_usd: if usd { None } else { money_opt(o.amount_usd) },
-            close_date: clean_opt(o.close_date.as_deref()),
-        },
-        account: i.account.into(),
-        recommendations_more: n - recs.len(),
-        recommendations: recs.into_iter().map(recommendation).collect(),
-    }
-}
-
-pub(crate) fn lookup_partner(p: LookupPartner) -> LookupPartnerOut {
-    LookupPartnerOut {
-        partner: Ref::new(p.partner.id, &p.partner.name),
-        label: p.label.to_string(),
-        partner_populations: p
-            .partner_populations
-            .into_iter()
-            .map(|x| LookupPopulationOut {
-                id: x.id,
-                pop_type: x.pop_type.to_string(),
-                sharing_level: x.sharing_level.to_string(),
-                partner_supplied: Name::of(&x.name),
-            })
-            .collect(),
-        partner_supplied: LookupText {
-            visible_fields: supplied_all(&p.visible_fields),
-            partner_record: SuppliedFields(p.partner_record),
-        },
     }
 }

@@ -2,17 +2,18 @@
 //! withdraw_share_request, list_share_requests, account_mapping_report, export_report,
 //! create_thread, post_to_thread, list_threads.
 
-use super::data::PopRefOut;
 use super::{default_limit, opt_arg, opt_text};
 use crate::engine::{
-    NewShareRequest, NewThread, Report, ReportQuery, ShareRequestView, ThreadView,
+    ExportResult, NewShareRequest, NewThread, PopRef, Report, ReportColumns, ReportQuery,
+    ReportRow, ShareRequestView, SharingView, ThreadView,
 };
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{
-    self, Ref, Supplied, SuppliedBody, SuppliedFields, clean, clean_all, clean_body, clean_map,
-    is_false, is_zero, supplied_all,
+    self, Ref, Supplied, SuppliedBody, clean, clean_body, is_false, is_zero, supplied_all,
 };
 use crate::model::{RequestDirection, ShareRequestStatus, SharingLevel};
+use crate::shape::Page;
+use crate::text::PartnerName;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
@@ -34,24 +35,7 @@ const REPORT_MAX: usize = 70;
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SetSharingOut {
-    pub setting: SettingOut,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct SettingOut {
-    pub partner_id: i64,
-    pub population_id: i64,
-    pub population: String,
-    /// hidden, counts, overlaps or full.
-    pub level: String,
-    /// The fields of your records the partner may see at overlaps/full (`*` = all).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<String>,
-    /// The partnership's status (a setting made while it is not active applies once it is).
-    pub partnership_status: String,
-    /// {partner}: the partner's name.
-    pub partner_supplied: PartnerName,
+    pub setting: SharingView,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -132,23 +116,20 @@ pub struct PersonOut {
     pub partner_supplied: Option<PersonText>,
 }
 
+/// list_share_requests: a page of requests, with the pending ones counted.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListShareRequestsOut {
+pub struct RequestList {
     /// Newest first.
     pub requests: Vec<RequestOut>,
-    pub total: usize,
     /// Pending requests in all, by direction (every page).
     pub pending: BTreeMap<String, usize>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ReportOut {
     pub partner_id: i64,
     /// Your population (the matrix row).
-    pub my_population: PopRefOut,
+    pub my_population: PopRef,
     /// The partner's population (the matrix column): {id, partner_supplied: {name}}.
     pub partner_population: Ref,
     /// The level the partner shares its population with you at: overlaps (its shared fields on matched accounts) or full (also its accounts you do not have).
@@ -160,8 +141,8 @@ pub struct ReportOut {
     pub greenfield_count: usize,
     /// Rows after filters, across all pages.
     pub total: usize,
-    pub columns: ReportColumnsOut,
-    pub rows: Vec<RowOut>,
+    pub columns: ReportColumns,
+    pub rows: Vec<ReportRow>,
     /// Pass as `cursor` (with the same partner, populations, filters, columns and sort) for the next page; absent on the last page.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
@@ -170,71 +151,6 @@ pub struct ReportOut {
     pub truncated: bool,
     /// {partner}: the partner's name.
     pub partner_supplied: PartnerName,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PartnerName {
-    pub partner: Supplied,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct ReportColumnsOut {
-    /// Your columns in `my_record` (id first).
-    pub my_record: Vec<String>,
-    /// {partner_record}: the partner's shared columns (filter and sort on them as partner.<field>).
-    #[serde(skip_serializing_if = "PartnerColumns::is_empty")]
-    pub partner_supplied: PartnerColumns,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PartnerColumns {
-    pub partner_record: Vec<Supplied>,
-}
-
-impl PartnerColumns {
-    fn is_empty(&self) -> bool {
-        self.partner_record.is_empty()
-    }
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RowOut {
-    /// Your account (id, name, website, ...); absent on a greenfield row (an account only the partner has).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub my_record: Option<Map<String, Value>>,
-    /// What the two accounts matched on ("domain acme.com" or "name acme"); absent on a greenfield row.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub matched_on: Option<String>,
-    /// {partner_record}: the partner's account with only the fields it shares; absent when it shares no field.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner_supplied: Option<RowText>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RowText {
-    pub partner_record: SuppliedFields,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ExportOut {
-    /// The CSV file written.
-    pub path: String,
-    pub rows_written: usize,
-    /// Distinct partner accounts in the file.
-    pub partner_records: usize,
-    /// Of those, the ones not exported before this term: what this export used of the allowance.
-    pub newly_counted: usize,
-    /// Partner records your plan may export per 365-day term.
-    pub allowance: i64,
-    pub used_this_term: i64,
-    pub allowance_left: i64,
-    pub term_start: String,
-    pub term_end: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -303,14 +219,11 @@ pub struct BodyText {
     pub body: SuppliedBody,
 }
 
+/// list_threads: a page of threads.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ListThreadsOut {
+pub struct ThreadList {
     /// Most recently active first, each with its newest messages.
     pub threads: Vec<ThreadItem>,
-    pub total: usize,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
 }
 
 // ---------- inputs ----------
@@ -547,24 +460,12 @@ impl PartnermapServer {
     ) -> Result<Json<SetSharingOut>, String> {
         let level: SharingLevel = args.level.parse().map_err(render::error)?;
         let fields = (!args.fields.is_empty()).then_some(args.fields);
-        let v = self
+        let setting = self
             .call(move |e, a| {
                 e.set_sharing(a, &args.partner, &args.population, level, fields.as_deref())
             })
             .await?;
-        Ok(Json(SetSharingOut {
-            setting: SettingOut {
-                partner_id: v.partner.id,
-                population_id: v.population.id,
-                population: clean(&v.population.name),
-                level: v.level.to_string(),
-                fields: clean_all(&v.fields),
-                partnership_status: v.partnership_status.to_string(),
-                partner_supplied: PartnerName {
-                    partner: Supplied::new(v.partner.name),
-                },
-            },
-        }))
+        Ok(Json(SetSharingOut { setting }))
     }
 
     #[tool(
@@ -654,7 +555,7 @@ impl PartnermapServer {
     pub async fn list_share_requests(
         &self,
         Parameters(args): Parameters<ListShareRequestsIn>,
-    ) -> Result<Json<ListShareRequestsOut>, String> {
+    ) -> Result<Json<Page<RequestList>>, String> {
         let direction: Option<RequestDirection> = opt_arg(&args.direction)?;
         let status: Option<ShareRequestStatus> = opt_arg(&args.status)?;
         let requests = self
@@ -675,10 +576,12 @@ impl PartnermapServer {
             status.map(|s| s.as_str()).unwrap_or("")
         );
         let (page, next_cursor) = render::page(requests, &scope, &args.cursor, args.limit)?;
-        Ok(Json(ListShareRequestsOut {
-            requests: page.into_iter().map(request_out).collect(),
+        Ok(Json(Page {
+            list: RequestList {
+                requests: page.into_iter().map(request_out).collect(),
+                pending,
+            },
             total,
-            pending,
             next_cursor,
         }))
     }
@@ -720,7 +623,7 @@ impl PartnermapServer {
     pub async fn export_report(
         &self,
         Parameters(args): Parameters<ExportIn>,
-    ) -> Result<Json<ExportOut>, String> {
+    ) -> Result<Json<ExportResult>, String> {
         let scope = args.report.scope();
         let offset = render::cursor_offset(&args.cursor, &scope)?;
         let mut q = args.report.query();
@@ -732,18 +635,9 @@ impl PartnermapServer {
             q.cursor = (offset > 0).then(|| crate::engine::report_cursor(offset));
         }
         let path = self.files().check_write(&args.path)?;
-        let r = self.call(move |e, a| e.export_report(a, &q, &path)).await?;
-        Ok(Json(ExportOut {
-            path: clean(&r.path),
-            rows_written: r.rows_written,
-            partner_records: r.partner_records,
-            newly_counted: r.newly_counted,
-            allowance: r.allowance,
-            used_this_term: r.used_this_term,
-            allowance_left: r.allowance_left,
-            term_start: r.term_start,
-            term_end: r.term_end,
-        }))
+        Ok(Json(
+            self.call(move |e, a| e.export_report(a, &q, &path)).await?,
+        ))
     }
 
     #[tool(
@@ -806,7 +700,7 @@ impl PartnermapServer {
     pub async fn list_threads(
         &self,
         Parameters(args): Parameters<ListThreadsIn>,
-    ) -> Result<Json<ListThreadsOut>, String> {
+    ) -> Result<Json<Page<ThreadList>>, String> {
         let partner = opt_text(args.partner);
         let (partner_id, threads, me) = self
             .read(move |e, a| {
@@ -828,11 +722,13 @@ impl PartnermapServer {
             partner_id.map(|i| i.to_string()).unwrap_or_default()
         );
         let (page, next_cursor) = render::page(threads, &scope, &args.cursor, limit)?;
-        Ok(Json(ListThreadsOut {
-            threads: page
-                .into_iter()
-                .map(|t| thread_out(t, MESSAGES_IN_LIST, &me))
-                .collect(),
+        Ok(Json(Page {
+            list: ThreadList {
+                threads: page
+                    .into_iter()
+                    .map(|t| thread_out(t, MESSAGES_IN_LIST, &me))
+                    .collect(),
+            },
             total,
             next_cursor,
         }))
@@ -947,38 +843,23 @@ fn report_out(r: Report, scope: &str, offset: usize) -> ReportOut {
     let mut size = 0;
     let page_len = r.rows.len();
     for row in r.rows {
-        let out = RowOut {
-            my_record: row.my_record.map(clean_map),
-            matched_on: row.matched_on.as_deref().map(clean),
-            partner_supplied: row.partner_record.map(|r| RowText {
-                partner_record: SuppliedFields(r),
-            }),
-        };
-        size += serde_json::to_string(&out).map(|s| s.len()).unwrap_or(0);
+        size += serde_json::to_string(&row).map(|s| s.len()).unwrap_or(0);
         if size > render::MAX_OUTPUT && !rows.is_empty() {
             break;
         }
-        rows.push(out);
+        rows.push(row);
     }
     let truncated = rows.len() < page_len;
     let next = offset + rows.len();
     ReportOut {
         partner_id: r.partner.id,
-        my_population: PopRefOut {
-            id: r.my_population.id,
-            name: clean(&r.my_population.name),
-        },
+        my_population: r.my_population,
         partner_population: Ref::new(r.partner_population.id, &r.partner_population.name),
         sharing_level: r.sharing_level.to_string(),
         overlap_count: r.overlap_count,
         greenfield_count: r.greenfield_count,
         total: r.total,
-        columns: ReportColumnsOut {
-            my_record: clean_all(&r.columns.my_record),
-            partner_supplied: PartnerColumns {
-                partner_record: supplied_all(&r.columns.partner_record),
-            },
-        },
+        columns: r.columns,
         rows,
         next_cursor: (next < r.total).then(|| render::cursor_at(scope, next)),
         truncated,
@@ -1040,15 +921,17 @@ mod tests {
             render::cursor_offset(out.next_cursor.as_deref().unwrap(), "s"),
             Ok(20 + n)
         );
+        // Rows are cleaned and capped as they are served.
+        let row = serde_json::to_value(&out.rows[0]).unwrap();
         assert_eq!(
-            out.rows[0].my_record.as_ref().unwrap().len(),
+            row["my_record"].as_object().unwrap().len(),
             render::MAX_FIELDS
         );
         assert_eq!(
             serde_json::to_value(&out.partner_supplied).unwrap()["partner"],
             "P"
         );
-        let v = &out.rows[0].my_record.as_ref().unwrap()["c0"];
+        let v = &row["my_record"]["c0"];
         assert_eq!(v.as_str().unwrap().chars().count(), render::MAX_TEXT + 1);
         // A narrow page is whole; the last page has no cursor.
         let out = report_out(wide_report(4, 2), "s", 96);
