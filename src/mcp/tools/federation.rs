@@ -1,7 +1,6 @@
 //! Partnerships across instances over MCP: sync_partner, and the outputs the other tools use
 //! for remote partners (their sync state) and remote invitations (the code).
 
-use crate::engine::RemoteStatus;
 use crate::federation::ops;
 use crate::mcp::PartnermapServer;
 use crate::mcp::render::{clean, clean_opt};
@@ -9,37 +8,6 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
-
-/// A partner on another instance: how the exchange with it stands.
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RemoteOut {
-    /// The partner instance's pinned ID (SHA-256 of its certificate's public key, base32).
-    pub instance_id: String,
-    /// Where this instance reaches it; null when it connects to you.
-    pub url: Option<String>,
-    /// When the last exchange with it succeeded (RFC 3339); null if never.
-    pub last_sync: Option<String>,
-    /// Messages queued for it and not yet acknowledged.
-    pub pending_messages: i64,
-    /// Whether the last attempt to reach it succeeded; null if never tried.
-    pub reachable: Option<bool>,
-    /// Why the last attempt failed.
-    pub last_error: Option<String>,
-}
-
-impl From<RemoteStatus> for RemoteOut {
-    fn from(r: RemoteStatus) -> Self {
-        RemoteOut {
-            instance_id: r.instance_id,
-            url: clean_opt(r.url.as_deref()),
-            last_sync: r.last_sync,
-            pending_messages: r.pending_messages,
-            reachable: r.reachable,
-            last_error: clean_opt(r.last_error.as_deref()),
-        }
-    }
-}
 
 /// A remote invitation code to send to the partner.
 #[derive(Debug, Serialize, JsonSchema)]
