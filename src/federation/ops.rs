@@ -574,7 +574,10 @@ fn handle_accept(engine: &mut Engine, peer: InstanceId, body: &[u8], accept: boo
 }
 
 /// Applies the messages of an exchange in order, skipping those already processed (by
-/// sequence number), each inside a savepoint. Returns the new `in_seq`.
+/// sequence number), each inside a savepoint, and turns what they brought into rows once at
+/// the end. If that fails, the batch is undone and applied again message by message, each
+/// rebuilt inside its own savepoint (a message that cannot be applied is skipped, as before).
+/// Returns the new `in_seq`.
 fn apply_all(
     conn: &rusqlite::Connection,
     keyer: crate::matching::Keyer,
@@ -582,13 +585,41 @@ fn apply_all(
     messages: Vec<Envelope>,
     now: &str,
 ) -> Result<i64> {
+    conn.execute_batch("SAVEPOINT fed_batch")?;
+    match apply_each(conn, keyer, link_id, messages.clone(), now, true) {
+        Ok(seq) => {
+            conn.execute_batch("RELEASE fed_batch")?;
+            Ok(seq)
+        }
+        Err(e) => {
+            tracing::warn!("federation: applying the batch failed ({e}); one message at a time");
+            conn.execute_batch("ROLLBACK TO fed_batch; RELEASE fed_batch")?;
+            apply_each(conn, keyer, link_id, messages, now, false)
+        }
+    }
+}
+
+fn apply_each(
+    conn: &rusqlite::Connection,
+    keyer: crate::matching::Keyer,
+    link_id: i64,
+    messages: Vec<Envelope>,
+    now: &str,
+    deferred: bool,
+) -> Result<i64> {
     let mut link = store::federation::link(conn, link_id)?.expect("exists");
+    let mut stale = protocol::Stale::default();
     for env in messages {
         if env.seq <= link.in_seq {
             continue; // already processed: a retry
         }
         conn.execute_batch("SAVEPOINT fed_msg")?;
-        match protocol::apply(conn, keyer, &link, env.msg, now) {
+        let applied = if deferred {
+            protocol::apply_deferred(conn, &link, env.msg, now, &mut stale)
+        } else {
+            protocol::apply(conn, keyer, &link, env.msg, now)
+        };
+        match applied {
             Ok(protocol::Applied::Done) => {}
             Ok(protocol::Applied::Refused(r)) => tracing::warn!("federation: {r}"),
             Err(e) => {
@@ -599,6 +630,9 @@ fn apply_all(
         conn.execute_batch("RELEASE fed_msg")?;
         store::federation::set_in_seq(conn, link_id, env.seq)?;
         link = store::federation::link(conn, link_id)?.expect("exists");
+    }
+    if stale.rows && is_active(conn, &link)? {
+        protocol::rebuild_with(conn, keyer, &link, now, stale.counts)?;
     }
     Ok(link.in_seq)
 }

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::matching::{KeyKind, Keyer, Member, PopKeys, RecordKeys};
 use crate::model::{Record, SharingLevel, SourceKind};
 use crate::store::{self, federation::Link};
+use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::scalar::Scalar;
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
@@ -217,10 +218,23 @@ fn plain_snapshot(conn: &Connection, link: &Link) -> Result<Plain> {
     Ok(Plain { pops, released })
 }
 
-/// Seals a plain snapshot: blinded sets at `counts`, OPRF-sealed entries at `overlaps`,
-/// rows at `full`.
-fn seal_snapshot(plain: Plain, b: &Scalar, s: &Scalar) -> Snapshot {
-    let blinded = blind_once(plain.pops.iter().flat_map(|p| &p.keys), b);
+/// The keys a snapshot seals at `overlaps` (each released record with a key, in order).
+fn sealed_keys(plain: &Plain) -> impl Iterator<Item = &Key> {
+    plain
+        .released
+        .values()
+        .filter(|(_, _, level)| *level != SharingLevel::Full)
+        .filter_map(|(_, key, _)| key.as_ref())
+}
+
+/// Seals a plain snapshot: blinded sets at `counts` (`blinded`: `H(k)·b` of every key they
+/// hold), OPRF-sealed entries at `overlaps` (`H(k)·s` from `hashed`), rows at `full`.
+fn seal_snapshot(
+    plain: Plain,
+    blinded: &HashMap<Key, Pt>,
+    hashed: &Hashed,
+    s: &Scalar,
+) -> Snapshot {
     let pops = plain
         .pops
         .into_iter()
@@ -250,8 +264,7 @@ fn seal_snapshot(plain: Plain, b: &Scalar, s: &Scalar) -> Snapshot {
             sealed_in.push((rel, k));
         }
     }
-    let keys: Vec<(KeyKind, String)> = sealed_in.iter().map(|(_, k)| k.clone()).collect();
-    let f = psi::blind_keys(&keys, s);
+    let f = hashed.blind_each(sealed_in.iter().map(|(_, k)| k), s);
     let mut entries: Vec<SealedEntry> = sealed_in
         .iter()
         .zip(f)
@@ -299,18 +312,52 @@ pub fn refresh(conn: &Connection, link: &Link, now: &str) -> Result<usize> {
     };
     let mut queued = 0;
     let plain = plain_snapshot(conn, link)?;
-    let h = hash_json(&plain);
-    if link.snapshot_hash.as_deref() != Some(h.as_str()) {
-        let snap = seal_snapshot(plain, &ab, &s);
+    let snap_hash = hash_json(&plain);
+    let snap_changed = link.snapshot_hash.as_deref() != Some(snap_hash.as_str());
+    let mine = my_pop_keys(conn, link.local_org)?;
+    let query_hash = hash_json(&mine);
+    let query_changed = link.query_hash.as_deref() != Some(query_hash.as_str());
+    // OPRF: only when the partner shows something at `overlaps`.
+    let oprf_keys = if received_snapshot(conn, link.id)?.is_some_and(|s| !s.entries.is_empty()) {
+        let mut keys: Vec<Key> = mine.iter().flat_map(|(_, k)| k).cloned().collect();
+        keys.sort();
+        keys.dedup();
+        // Our OPRF values depend on our keys only: a new snapshot is opened with them as is.
+        let h = hash_json(&keys);
+        (link.oprf_hash.as_deref() != Some(h.as_str())).then_some((keys, h))
+    } else {
+        None
+    };
+    // Each key is hashed to the group once, whatever it is multiplied by; `H(k)·ab` is
+    // computed once for our snapshot's sets and our counts query (the same scalar).
+    let snap_keys = || plain.pops.iter().flat_map(|p| &p.keys);
+    let query_keys = || mine.iter().flat_map(|(_, k)| k);
+    let mut to_hash: Vec<&Key> = Vec::new();
+    if snap_changed {
+        to_hash.extend(snap_keys().chain(sealed_keys(&plain)));
+    }
+    if query_changed {
+        to_hash.extend(query_keys());
+    }
+    if let Some((keys, _)) = &oprf_keys {
+        to_hash.extend(keys);
+    }
+    let hashed = Hashed::new(to_hash.into_iter());
+    let mut under_ab: Vec<&Key> = Vec::new();
+    if snap_changed {
+        under_ab.extend(snap_keys());
+    }
+    if query_changed {
+        under_ab.extend(query_keys());
+    }
+    let blinded = hashed.blind(under_ab.into_iter(), &ab);
+    if snap_changed {
+        let snap = seal_snapshot(plain, &blinded, &hashed, &s);
         enqueue(conn, link.id, &Msg::Snapshot(snap), now)?;
-        store::federation::set_hashes(conn, link.id, Some(&h), None, None)?;
+        store::federation::set_hashes(conn, link.id, Some(&snap_hash), None, None)?;
         queued += 1;
     }
-    let mine = my_pop_keys(conn, link.local_org)?;
-    let h = hash_json(&mine);
-    if link.query_hash.as_deref() != Some(h.as_str()) {
-        // Each distinct key is blinded once, however many populations it is in.
-        let blinded = blind_once(mine.iter().flat_map(|(_, k)| k), &ab);
+    if query_changed {
         let pops = mine
             .iter()
             .map(|(id, keys)| PopPoints {
@@ -322,51 +369,69 @@ pub fn refresh(conn: &Connection, link: &Link, now: &str) -> Result<usize> {
             .collect();
         let qid = (rand::random::<u32>() >> 1) as i64;
         enqueue(conn, link.id, &Msg::CountsQuery { qid, pops }, now)?;
-        store::federation::set_hashes(conn, link.id, None, Some(&h), None)?;
+        store::federation::set_hashes(conn, link.id, None, Some(&query_hash), None)?;
         queued += 1;
     }
-    // OPRF: only when the partner shows something at `overlaps`.
-    let snap = received_snapshot(conn, link.id)?;
-    if snap.as_ref().is_some_and(|s| !s.entries.is_empty()) {
-        let mut keys: Vec<(KeyKind, String)> = mine.into_iter().flat_map(|(_, k)| k).collect();
-        keys.sort();
-        keys.dedup();
-        // Our OPRF values depend on our keys only: a new snapshot is opened with them as is.
-        let h = hash_json(&keys);
-        if link.oprf_hash.as_deref() != Some(h.as_str()) {
-            let r = psi::random_scalar();
-            let points = psi::blind_keys(&keys, &r);
-            let qid = (rand::random::<u32>() >> 1) as i64;
-            store::federation::insert_pending_oprf(
-                conn,
-                link.id,
+    if let Some((keys, h)) = oprf_keys {
+        let r = psi::random_scalar();
+        let points = hashed.blind_each(keys.iter(), &r);
+        let qid = (rand::random::<u32>() >> 1) as i64;
+        store::federation::insert_pending_oprf(
+            conn,
+            link.id,
+            qid,
+            r.as_bytes(),
+            &serde_json::to_string(&keys).expect("serializable"),
+        )?;
+        enqueue(
+            conn,
+            link.id,
+            &Msg::OprfQuery {
                 qid,
-                r.as_bytes(),
-                &serde_json::to_string(&keys).expect("serializable"),
-            )?;
-            enqueue(
-                conn,
-                link.id,
-                &Msg::OprfQuery {
-                    qid,
-                    points: B64(psi::pack(&points)),
-                },
-                now,
-            )?;
-            store::federation::set_hashes(conn, link.id, None, None, Some(&h))?;
-            queued += 1;
-        }
+                points: B64(psi::pack(&points)),
+            },
+            now,
+        )?;
+        store::federation::set_hashes(conn, link.id, None, None, Some(&h))?;
+        queued += 1;
     }
     Ok(queued)
 }
 
-/// `H(k)·s` for each distinct key, computed once.
-fn blind_once<'a>(keys: impl Iterator<Item = &'a Key>, s: &Scalar) -> HashMap<Key, Pt> {
-    let mut distinct: Vec<Key> = keys.cloned().collect();
-    distinct.sort();
-    distinct.dedup();
-    let points = psi::blind_keys(&distinct, s);
-    distinct.into_iter().zip(points).collect()
+/// Keys hashed to the group, each once (`H(k)`), to be multiplied by the scalars they need.
+struct Hashed {
+    index: HashMap<Key, usize>,
+    points: Vec<RistrettoPoint>,
+}
+
+impl Hashed {
+    fn new<'a>(keys: impl Iterator<Item = &'a Key>) -> Hashed {
+        let mut distinct: Vec<Key> = keys.cloned().collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let points = psi::hash_keys(&distinct);
+        let index = distinct
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| (k, i))
+            .collect();
+        Hashed { index, points }
+    }
+
+    /// `H(k)·s` for each key, in order (keys must have been hashed).
+    fn blind_each<'a>(&self, keys: impl Iterator<Item = &'a Key>, s: &Scalar) -> Vec<Pt> {
+        let pts: Vec<RistrettoPoint> = keys.map(|k| self.points[self.index[k]]).collect();
+        psi::mul_points(&pts, s)
+    }
+
+    /// `H(k)·s` for each distinct key, computed once.
+    fn blind<'a>(&self, keys: impl Iterator<Item = &'a Key>, s: &Scalar) -> HashMap<Key, Pt> {
+        let mut distinct: Vec<&Key> = keys.collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let points = self.blind_each(distinct.iter().copied(), s);
+        distinct.into_iter().cloned().zip(points).collect()
+    }
 }
 
 /// `x·s` for each distinct point of all the sets, computed once.
@@ -426,6 +491,34 @@ pub enum Applied {
 
 /// Applies one message from the partner. Call inside a write transaction.
 pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) -> Result<Applied> {
+    let mut stale = Stale::default();
+    let applied = apply_deferred(conn, link, msg, now, &mut stale)?;
+    if stale.rows {
+        rebuild_with(conn, keyer, link, now, stale.counts)?;
+    }
+    Ok(applied)
+}
+
+/// What applied messages left to turn into rows.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stale {
+    /// The released records, populations and settings ([`rebuild`]).
+    pub rows: bool,
+    /// The PSI counts too (a new snapshot or counts answer; not an OPRF answer).
+    pub counts: bool,
+}
+
+/// Applies one message from the partner without turning what it received into rows: marks
+/// `stale` what [`rebuild_with`] must redo (once, after a batch of messages, rather than after
+/// each: a snapshot, a counts answer and an OPRF answer arrive together). Call inside a write
+/// transaction.
+pub fn apply_deferred(
+    conn: &Connection,
+    link: &Link,
+    msg: Msg,
+    now: &str,
+    stale: &mut Stale,
+) -> Result<Applied> {
     let active = store::partnerships::between(conn, link.local_org, link.remote_org)?
         .is_some_and(|p| p.status == crate::model::PartnershipStatus::Active);
     if !active && !matches!(msg, Msg::Revoke) {
@@ -438,7 +531,8 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
             }
             let b = serde_json::to_vec(&snap).expect("serializable");
             store::federation::set_blob(conn, link.id, "last_snapshot", Some(&b))?;
-            rebuild(conn, keyer, link, now)?;
+            stale.rows = true;
+            stale.counts = true;
         }
         Msg::CountsQuery { qid, pops } => {
             let b = scalar(&link.psi_scalar)?;
@@ -471,7 +565,8 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
                     store::federation::set_answer(conn, link.id, p.r, &p.points.0)?;
                 }
             }
-            rebuild(conn, keyer, link, now)?;
+            stale.rows = true;
+            stale.counts = true;
         }
         Msg::OprfQuery { qid, points } => {
             let x = psi::unpack(&points.0).map_err(|_| bad("points"))?;
@@ -547,7 +642,7 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
                 "last_oprf",
                 Some(&serde_json::to_vec(&v).expect("serializable")),
             )?;
-            rebuild(conn, keyer, link, now)?;
+            stale.rows = true;
         }
         Msg::OprfRefused { reason, .. } => {
             store::audit(
@@ -597,6 +692,18 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
 /// sharing settings toward us, its released records (rows at `full`, opened entries at
 /// `overlaps`), their memberships, and per-cell PSI counts at `counts`.
 pub fn rebuild(conn: &Connection, keyer: Keyer, link: &Link, now: &str) -> Result<()> {
+    rebuild_with(conn, keyer, link, now, true)
+}
+
+/// [`rebuild`], leaving the PSI counts as they are unless `counts` (their inputs, the
+/// snapshot's sets and our answers, did not change).
+pub fn rebuild_with(
+    conn: &Connection,
+    keyer: Keyer,
+    link: &Link,
+    now: &str,
+    counts: bool,
+) -> Result<()> {
     let snap = received_snapshot(conn, link.id)?.unwrap_or_default();
     let source = match store::records::source_by_name(conn, link.remote_org, REMOTE_SOURCE)? {
         Some(s) => s.id,
@@ -791,8 +898,12 @@ pub fn rebuild(conn: &Connection, keyer: Keyer, link: &Link, now: &str) -> Resul
         )?;
     }
     // Counts: PSI cardinality per (our population, their population at counts).
-    store::federation::clear_counts(conn, link.id)?;
-    let answers = store::federation::answers(conn, link.id)?;
+    let answers = if counts {
+        store::federation::clear_counts(conn, link.id)?;
+        store::federation::answers(conn, link.id)?
+    } else {
+        Vec::new()
+    };
     if !answers.is_empty() {
         let a = scalar(&link.psi_scalar)?;
         let counted: Vec<&SnapPop> = snap
