@@ -17,7 +17,7 @@ use curve25519_dalek::scalar::Scalar;
 use hkdf::Hkdf;
 use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
-use sha2::{Sha256, Sha512};
+use sha2::{Digest, Sha256, Sha512};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A compressed Ristretto255 point, as it travels.
@@ -35,9 +35,11 @@ fn encode(kind: KeyKind, text: &str) -> Vec<u8> {
     b
 }
 
-/// `H(k)`: the key hashed to the group.
+/// `H(k)`: the key hashed to the group (`RistrettoPoint::hash_from_bytes::<Sha512>`: SHA-512 of
+/// the encoding, then the two-Elligator map of RFC 9496).
 pub fn hash_key(kind: KeyKind, text: &str) -> RistrettoPoint {
-    RistrettoPoint::hash_from_bytes::<Sha512>(&encode(kind, text))
+    let h: [u8; 64] = Sha512::digest(encode(kind, text)).into();
+    RistrettoPoint::from_uniform_bytes(&h)
 }
 
 /// A fresh secret scalar (never zero).
@@ -319,6 +321,18 @@ mod tests {
         let z = sorted(reblind(&xa, &b).unwrap());
         let c = cell_counts(&[z], &[yb], &a).unwrap();
         assert_eq!(c, vec![vec![3]]);
+    }
+
+    #[test]
+    fn hash_to_group_is_the_one_every_version_computes() {
+        // RistrettoPoint::hash_from_bytes::<Sha512> of curve25519-dalek 4.1.3 gave this
+        // encoding for (domain, "acme.com"): instances on either version must agree.
+        let p = hash_key(KeyKind::Domain, "acme.com").compress().to_bytes();
+        let hex: String = p.iter().map(|x| format!("{x:02x}")).collect();
+        assert_eq!(
+            hex,
+            "7cc9e59466a10ebdcda8d557cc5221280e9157fdeed8a74cdccb2ffab2d9444f"
+        );
     }
 
     #[test]
