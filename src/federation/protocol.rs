@@ -107,9 +107,8 @@ struct PlainPop {
     keys: Vec<(KeyKind, String)>,
 }
 
-fn plain_snapshot(conn: &Connection, link: &Link) -> Result<Plain> {
+fn plain_snapshot(conn: &Connection, link: &Link, records: &HashMap<i64, Record>) -> Result<Plain> {
     let link_key = link.oprf_key.clone().unwrap_or_default();
-    let records = records_of_org(conn, link.local_org)?;
     let mut pops = Vec::new();
     let mut released: BTreeMap<String, ReleasedRec> = BTreeMap::new();
     let mut owner_ids: HashMap<String, i64> = HashMap::new();
@@ -286,8 +285,11 @@ fn seal_snapshot(
 }
 
 /// The viewer's populations as keys: for each population, one key per keyed record.
-fn my_pop_keys(conn: &Connection, org: i64) -> Result<Vec<(i64, Vec<Key>)>> {
-    let records = records_of_org(conn, org)?;
+fn my_pop_keys(
+    conn: &Connection,
+    org: i64,
+    records: &HashMap<i64, Record>,
+) -> Result<Vec<(i64, Vec<Key>)>> {
     let mut out = Vec::new();
     for p in store::populations::of_org(conn, org)? {
         let members = store::populations::members(conn, p.id)?
@@ -311,10 +313,13 @@ pub fn refresh(conn: &Connection, link: &Link, now: &str) -> Result<usize> {
         return Ok(0);
     };
     let mut queued = 0;
-    let plain = plain_snapshot(conn, link)?;
+    // Our records, read once for what we show (owner) and what we ask (viewer).
+    let records = records_of_org(conn, link.local_org)?;
+    let plain = plain_snapshot(conn, link, &records)?;
     let snap_hash = hash_json(&plain);
     let snap_changed = link.snapshot_hash.as_deref() != Some(snap_hash.as_str());
-    let mine = my_pop_keys(conn, link.local_org)?;
+    let mine = my_pop_keys(conn, link.local_org, &records)?;
+    drop(records);
     let query_hash = hash_json(&mine);
     let query_changed = link.query_hash.as_deref() != Some(query_hash.as_str());
     // OPRF: only when the partner shows something at `overlaps`.
