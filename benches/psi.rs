@@ -10,8 +10,10 @@
 //! and open entries); and, when `openmined-psi` is importable by python3, the same cardinality
 //! computed by openmined-psi on the same sets in the same run (benches/psi_openmined.py).
 //!
-//! `cargo bench --bench psi` (PSI_BENCH_SIZES=100000,1000000 by default; PSI_BENCH_DIR=DIR
-//! keeps the sets; PSI_OPENMINED=0 skips the comparison).
+//! `RUSTFLAGS='--cfg curve25519_dalek_backend="avx512"' cargo bench --bench psi` (the flag lets
+//! curve25519-dalek pick its AVX-512 IFMA backend at run time where the CPU has it; without it,
+//! AVX2). PSI_BENCH_SIZES=100000,1000000 by default; PSI_BENCH_DIR=DIR keeps the sets;
+//! PSI_OPENMINED=0 skips the comparison.
 
 use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
 use partnermap::federation::psi;
@@ -262,6 +264,30 @@ fn main() {
     for n in sizes {
         let t = Instant::now();
         let ours = cardinality(n, rates);
+        if n >= 1_000_000 {
+            // A long run: the rates again after it, and the bound from the faster of the two
+            // (the stricter bound), since other work on the machine comes and goes.
+            let (again, _) = curve_rates();
+            let best = Rates {
+                hash: rates.hash.max(again.hash),
+                mul: rates.mul.max(again.mul),
+                reblind: rates.reblind.max(again.reblind),
+                blind: rates.blind.max(again.blind),
+            };
+            let ops = psi::CurveOps {
+                hashes: 2 * n as u64,
+                mults: 4 * n as u64,
+                decompressions: 2 * n as u64,
+            };
+            println!(
+                "{n} x {n}: rates after the run {:.0} /s hash+mult, {:.0} /s decompress+mult; with the faster rates of before and after, curve bound {:.2} s, ratio {:.2} (load {})",
+                again.blind,
+                again.reblind,
+                best.bound(ops),
+                ours / best.bound(ops),
+                load()
+            );
+        }
         if n <= 100_000 {
             overlaps(n);
             println!(

@@ -3,16 +3,18 @@
 //! websites, four populations each), partnered by a remote invitation code over mutual TLS on
 //! 127.0.0.1. Alpha serves its peer endpoint (`partnermap::federation::serve::run`, the code of
 //! `partnermap serve --peer-listen 127.0.0.1:0`, on a thread of this process); Beta connects out,
-//! as `partnermap sync` does. Every population is shown at `counts`, and each side shows its
-//! Customers at `overlaps`: the timed part is one `sync`, from Beta's first message until both
-//! sides hold their results (counts both directions, OPRF entries opened both directions),
-//! checked against the matrix computed from the generated data.
+//! as `partnermap sync` does. Every population is shown at `counts` but one: Beta shows its
+//! Customers at `overlaps` (PSI_E2E_OVERLAPS=both: each side its Customers). The timed part is
+//! one `sync`, from Beta's first message until both sides hold their results (counts both
+//! directions, OPRF entries opened), checked against the matrix computed from the generated
+//! data.
 //!
 //! Prints the time, the scalar multiplications the exchange needed (both instances: they share
 //! this process's counter), and the curve bound: those multiplications at the rates measured
 //! in the same run.
 //!
-//! `cargo bench --bench psi_e2e` (PSI_E2E_RECORDS=N to change the size; PSI_E2E_KEEP=DIR keeps
+//! `RUSTFLAGS='--cfg curve25519_dalek_backend="avx512"' cargo bench --bench psi_e2e` (the flag:
+//! curve25519-dalek's AVX-512 IFMA backend where the CPU has it; PSI_E2E_RECORDS=N to change the size; PSI_E2E_KEEP=DIR keeps
 //! the databases).
 
 use partnermap::Engine;
@@ -339,8 +341,12 @@ fn main() {
         let b = e.actor(Some("bob@beta.io")).unwrap();
         ops::accept_code(&mut e, &b, &code).unwrap();
     }
-    show_customers_at_overlaps(&a_db, "ann@alpha.com", "Beta");
+    // One population at `overlaps` (Beta's Customers, for Alpha), or each side's Customers.
+    let both_overlaps = std::env::var("PSI_E2E_OVERLAPS").as_deref() == Ok("both");
     show_customers_at_overlaps(&b_db, "bob@beta.io", "Alpha");
+    if both_overlaps {
+        show_customers_at_overlaps(&a_db, "ann@alpha.com", "Beta");
+    }
 
     let (rate_hash, rate_mul, rate_reblind) = curve_rates();
     let before = psi::curve_ops();
@@ -377,7 +383,12 @@ fn main() {
         "curve rates this run, all threads: hash-to-group {rate_hash:.0} /s, mult + compress {rate_mul:.0} /s, decompress + mult + compress {rate_reblind:.0} /s"
     );
     println!(
-        "{n} x {n} records, 4 populations each at counts, Customers at overlaps, both directions, two instances over mutual TLS: {secs:.2} s (load before: {load_before}; after: {})",
+        "{n} x {n} records, 4 populations each at counts, {}, counts both directions, two instances over mutual TLS: {secs:.2} s (load before: {load_before}; after: {})",
+        if both_overlaps {
+            "each side's Customers at overlaps"
+        } else {
+            "Beta's Customers at overlaps (one population)"
+        },
         load()
     );
     println!(
