@@ -122,6 +122,11 @@ pub fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// `skip_serializing_if`: true is the default.
+pub fn is_true(b: &bool) -> bool {
+    *b
+}
+
 /// `skip_serializing_if`: 0 is the default.
 pub fn is_zero(n: &usize) -> bool {
     *n == 0

@@ -1309,9 +1309,13 @@ fn threads_between_partners_with_owners_from_both_orgs() {
         )
         .unwrap();
     assert!(t.created);
-    assert_eq!((t.account.as_str(), t.opened_by_you), ("Acme", true));
+    assert_eq!((t.account_name(), t.opened_by_you), ("Acme", true));
     assert!(t.my_record_id.is_some());
-    let owners: Vec<String> = t.owners.iter().map(|o| o.email.clone().unwrap()).collect();
+    let owners: Vec<String> = t
+        .owners
+        .iter()
+        .map(|o| o.email().unwrap().to_string())
+        .collect();
     assert_eq!(owners, vec!["val@vela.com", "quinn@pico.io"]);
     // Same account again: posted into the same thread.
     let again =
@@ -1333,17 +1337,14 @@ fn threads_between_partners_with_owners_from_both_orgs() {
     let seen = n.e.list_threads(&quinn, Some("Vela")).unwrap();
     assert_eq!(seen.len(), 1);
     assert_eq!((seen[0].my_record_id, seen[0].opened_by_you), (None, false));
-    assert_eq!(
-        seen[0].messages[0].author.email.as_deref(),
-        Some("val@vela.com")
-    );
+    assert_eq!(seen[0].messages[0].author.email(), Some("val@vela.com"));
     n.e.post_to_thread(&quinn, t.id, "Sure, I know their CTO.", &[])
         .unwrap();
     let users: Vec<String> =
         n.e.partner_users(&vela, "Pico")
             .unwrap()
             .into_iter()
-            .map(|u| u.email.unwrap())
+            .map(|u| u.email().unwrap().to_string())
             .collect();
     assert_eq!(users, vec!["pat@pico.io", "quinn@pico.io"]);
     // Unknown owners and accounts: clear errors; another org's accounts are never found.
@@ -1388,12 +1389,9 @@ fn threads_between_partners_with_owners_from_both_orgs() {
     // Revoked: still listed, the partner's people anonymous, no posting.
     n.e.revoke(&vela, "Pico").unwrap();
     let seen = n.e.list_threads(&pico, None).unwrap();
-    assert_eq!(seen[0].messages[0].author.email, None);
-    assert_eq!(seen[0].messages[0].author.name, "a user of Vela");
-    assert_eq!(
-        seen[0].messages[2].author.email.as_deref(),
-        Some("quinn@pico.io")
-    );
+    assert_eq!(seen[0].messages[0].author.email(), None);
+    assert_eq!(seen[0].messages[0].author.name(), "a user of Vela");
+    assert_eq!(seen[0].messages[2].author.email(), Some("quinn@pico.io"));
     assert!(matches!(
         n.e.post_to_thread(&quinn, t.id, "hello?", &[]),
         Err(Error::Conflict(_))
@@ -1547,7 +1545,7 @@ fn cli_verbs_with_json() {
     );
     assert!(ok);
     let (_, v, _) = run("val@vela.com", &["threads", "--partner", "Pico"]);
-    assert_eq!(v[0]["messages"][1]["body"], "on it");
+    assert_eq!(v[0]["messages"][1]["partner_supplied"]["body"], "on it");
     let (ok, _, _) = run("val@vela.com", &["share", "withdraw", &id]);
     assert!(!ok);
 }

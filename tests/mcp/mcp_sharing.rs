@@ -659,7 +659,7 @@ async fn sharing_from_both_sides_of_a_partnership() {
     assert_eq!(bt["total"], 1);
     let th = &bt["threads"][0];
     assert_eq!(th["id"], tid);
-    assert_eq!(th["partner_supplied"]["partner"], "Alpha");
+    assert_eq!(th["partner"]["partner_supplied"]["name"], "Alpha");
     assert!(th["opened_by_you"].is_null(), "false is left out");
     assert!(th["my_record_id"].is_null());
     // Alpha opened it: for Beta, the account, the author and the message are Alpha's text.

@@ -8,9 +8,7 @@ use crate::engine::{
     ReportRow, ShareRequestView, SharingView, ThreadView,
 };
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{
-    self, Ref, Supplied, SuppliedBody, clean, clean_body, is_false, is_zero, supplied_all,
-};
+use crate::mcp::render::{self, Ref, Supplied, SuppliedBody, is_false, is_zero, supplied_all};
 use crate::model::{RequestDirection, ShareRequestStatus, SharingLevel};
 use crate::shape::Page;
 use crate::text::PartnerName;
@@ -97,25 +95,6 @@ pub struct PersonText {
     pub email: Option<Supplied>,
 }
 
-/// A user: a colleague (name and email outside) or a partner's user (under partner_supplied).
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PersonOut {
-    /// The user's id; absent when the user is not visible to you (their partnership is not active).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// admin, partner_manager or member.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// A partner's user: {name, email}.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner_supplied: Option<PersonText>,
-}
-
 /// list_share_requests: a page of requests, with the pending ones counted.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RequestList {
@@ -155,75 +134,14 @@ pub struct ReportOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ThreadOut {
-    pub thread: ThreadItem,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct ThreadItem {
-    /// The thread's id; pass it as `thread` to post_to_thread.
-    pub id: i64,
-    pub partner_id: i64,
-    /// The partnership's status; posting needs it active.
-    pub partnership_status: String,
-    /// The account the thread is about, when your organization opened it (else partner_supplied.account).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    /// Your account's record id, when your organization opened the thread.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub my_record_id: Option<i64>,
-    #[serde(skip_serializing_if = "is_false")]
-    pub opened_by_you: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub owners: Vec<PersonOut>,
-    /// The newest messages, oldest first.
-    pub messages: Vec<MessageOut>,
-    /// Messages in the thread in all.
-    pub message_count: usize,
-    /// Older messages left out.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub messages_more: usize,
-    pub created_at: String,
-    pub updated_at: String,
-    /// Present (false) when create_thread found a thread on that account already and posted there.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<bool>,
-    /// {partner, account}: the partner's name, and the account when the partner opened the thread.
-    pub partner_supplied: ThreadText,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct ThreadText {
-    pub partner: Supplied,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<Supplied>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct MessageOut {
-    pub id: i64,
-    pub author: PersonOut,
-    /// A message of your organization's (a partner's is partner_supplied.body).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-    pub created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner_supplied: Option<BodyText>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct BodyText {
-    pub body: SuppliedBody,
+    pub thread: ThreadView,
 }
 
 /// list_threads: a page of threads.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ThreadList {
     /// Most recently active first, each with its newest messages.
-    pub threads: Vec<ThreadItem>,
+    pub threads: Vec<ThreadView>,
 }
 
 // ---------- inputs ----------
@@ -660,11 +578,9 @@ impl PartnermapServer {
             message: args.message,
             owners: args.owners,
         };
-        let (t, me) = self
-            .call(move |e, a| Ok((e.create_thread(a, &spec)?, a.org.name.clone())))
-            .await?;
+        let t = self.call(move |e, a| e.create_thread(a, &spec)).await?;
         Ok(Json(ThreadOut {
-            thread: thread_out(t, MESSAGES_IN_THREAD, &me),
+            thread: t.newest(MESSAGES_IN_THREAD),
         }))
     }
 
@@ -682,14 +598,11 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<PostToThreadIn>,
     ) -> Result<Json<ThreadOut>, String> {
-        let (t, me) = self
-            .call(move |e, a| {
-                let t = e.post_to_thread(a, args.thread, &args.message, &args.owners)?;
-                Ok((t, a.org.name.clone()))
-            })
+        let t = self
+            .call(move |e, a| e.post_to_thread(a, args.thread, &args.message, &args.owners))
             .await?;
         Ok(Json(ThreadOut {
-            thread: thread_out(t, MESSAGES_IN_THREAD, &me),
+            thread: t.newest(MESSAGES_IN_THREAD),
         }))
     }
 
@@ -702,17 +615,13 @@ impl PartnermapServer {
         Parameters(args): Parameters<ListThreadsIn>,
     ) -> Result<Json<Page<ThreadList>>, String> {
         let partner = opt_text(args.partner);
-        let (partner_id, threads, me) = self
+        let (partner_id, threads) = self
             .read(move |e, a| {
                 let id = match partner.as_deref() {
                     Some(p) => Some(e.resolve_partner(a, p)?.org.id),
                     None => None,
                 };
-                Ok((
-                    id,
-                    e.list_threads(a, partner.as_deref())?,
-                    a.org.name.clone(),
-                ))
+                Ok((id, e.list_threads(a, partner.as_deref())?))
             })
             .await?;
         let limit = render::limit_in(args.limit, THREADS_MAX)?;
@@ -726,7 +635,7 @@ impl PartnermapServer {
             list: ThreadList {
                 threads: page
                     .into_iter()
-                    .map(|t| thread_out(t, MESSAGES_IN_LIST, &me))
+                    .map(|t| t.newest(MESSAGES_IN_LIST))
                     .collect(),
             },
             total,
@@ -736,26 +645,6 @@ impl PartnermapServer {
 }
 
 // ---------- rendering ----------
-
-/// A person as the acting org sees them: a colleague's name outside, a partner's user's under
-/// partner_supplied (decided by org id: a partner's name may equal yours).
-fn person_out(p: crate::engine::Person) -> PersonOut {
-    let mine = p.own;
-    PersonOut {
-        id: p.id,
-        role: p.role.map(|r| r.to_string()),
-        name: mine.then(|| clean(&p.name)),
-        email: if mine {
-            p.email.as_deref().map(clean)
-        } else {
-            None
-        },
-        partner_supplied: (!mine).then(|| PersonText {
-            name: Supplied::new(p.name),
-            email: p.email.map(Supplied::new),
-        }),
-    }
-}
 
 fn request_out(r: ShareRequestView) -> RequestOut {
     let incoming = r.direction == RequestDirection::Incoming;
@@ -792,47 +681,6 @@ fn request_out(r: ShareRequestView) -> RequestOut {
         partner_supplied: theirs,
         created_at: r.created_at,
         updated_at,
-    }
-}
-
-pub(crate) fn thread_out(t: ThreadView, max_messages: usize, _my_org: &str) -> ThreadItem {
-    let message_count = t.messages.len();
-    let skip = message_count.saturating_sub(max_messages);
-    let mine = t.opened_by_you;
-    ThreadItem {
-        id: t.id,
-        partner_id: t.partner.id,
-        partnership_status: t.partnership_status.to_string(),
-        account: mine.then(|| clean(&t.account)),
-        my_record_id: t.my_record_id,
-        opened_by_you: t.opened_by_you,
-        owners: t.owners.into_iter().map(person_out).collect(),
-        messages: t
-            .messages
-            .into_iter()
-            .skip(skip)
-            .map(|m| {
-                let ours = m.author.own;
-                MessageOut {
-                    id: m.id,
-                    author: person_out(m.author),
-                    body: ours.then(|| clean_body(&m.body)),
-                    created_at: m.created_at,
-                    partner_supplied: (!ours).then(|| BodyText {
-                        body: SuppliedBody::new(m.body),
-                    }),
-                }
-            })
-            .collect(),
-        message_count,
-        messages_more: skip,
-        created_at: t.created_at,
-        updated_at: t.updated_at,
-        created: (!t.created).then_some(false),
-        partner_supplied: ThreadText {
-            partner: Supplied::new(t.partner.name),
-            account: (!mine).then(|| Supplied::new(t.account)),
-        },
     }
 }
 
