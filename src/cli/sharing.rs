@@ -196,12 +196,9 @@ fn requests_text(v: &[ShareRequestView]) -> String {
                 r.direction.as_str(),
                 r.status.as_str(),
                 r.partner.name,
-                r.population
-                    .as_ref()
-                    .map(|p| p.name.clone())
-                    .unwrap_or_else(|| "(all)".into()),
+                r.population_name().unwrap_or("(all)"),
                 r.level.as_str(),
-                r.message
+                r.message()
             )
         })
         .collect()

@@ -57,7 +57,7 @@ pub use reports::{
 };
 pub use score::{PartnerId, PartnerScore, Reason, SideMetrics, parse_as_of};
 pub use search::SearchResult;
-pub use share_requests::{NewShareRequest, ShareRequestView, UserRef};
+pub use share_requests::{NewShareRequest, RequestSides, RequestText, ShareRequestView};
 pub use sharing::SharingView;
 pub use suggestions::{SuggestedOrg, Suggestion, SuggestionSignal, SuggestionStatus, Suggestions};
 pub use threads::{MessageView, NewThread, Person, ThreadView};

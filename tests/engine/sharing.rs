@@ -695,16 +695,12 @@ fn approving_a_request_writes_the_setting() {
             .unwrap();
     assert_eq!(incoming.len(), 1);
     assert_eq!(
-        (
-            incoming[0].id,
-            incoming[0].message.as_str(),
-            incoming[0].level
-        ),
+        (incoming[0].id, incoming[0].message(), incoming[0].level),
         (r.id, "co-sell Q3", SharingLevel::Overlaps)
     );
     assert_eq!(
-        incoming[0].requested_by.as_ref().unwrap().email,
-        "val@vela.com"
+        incoming[0].asked().requested_by.as_ref().unwrap().email,
+        Some(partnermap::text::Supplied::new("val@vela.com"))
     );
     assert!(
         n.e.list_share_requests(&pico, Some(RequestDirection::Outgoing), None)
@@ -757,7 +753,7 @@ fn approval_with_fields_and_a_request_for_everything_visible() {
             },
         )
         .unwrap();
-    assert!(r.population.is_none());
+    assert!(r.population_id.is_none());
     n.e.respond_to_share_request(&pico, r.id, true, Some(&fields(&["name"])))
         .unwrap();
     let pops = n.e.list_populations(&vela, Some("Pico")).unwrap();
@@ -1464,7 +1460,7 @@ fn cli_verbs_with_json() {
         "pat@pico.io",
         &["share", "requests", "--direction", "incoming"],
     );
-    assert_eq!(v[0]["message"], "please");
+    assert_eq!(v[0]["partner_supplied"]["message"], "please");
     let (ok, v, _) = run("pat@pico.io", &["share", "approve", &id]);
     assert!(ok && v["status"] == "approved");
     let (ok, v, _) = run(

@@ -8,7 +8,7 @@ use crate::engine::{
     ReportRow, ShareRequestView, SharingView, ThreadView,
 };
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{self, Ref, Supplied, SuppliedBody, is_false, is_zero, supplied_all};
+use crate::mcp::render::{self, Ref, Supplied, is_false, is_zero};
 use crate::model::{RequestDirection, ShareRequestStatus, SharingLevel};
 use crate::shape::Page;
 use crate::text::PartnerName;
@@ -38,68 +38,14 @@ pub struct SetSharingOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ShareRequestOut {
-    pub request: RequestOut,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RequestOut {
-    /// The request's id; pass it as `request` to respond_to_share_request or withdraw_share_request.
-    pub id: i64,
-    /// incoming (the partner asks your organization to share: approve or decline it) or outgoing (you asked the partner).
-    pub direction: String,
-    /// pending, approved, declined or withdrawn.
-    pub status: String,
-    /// The other organization.
-    pub partner_id: i64,
-    /// The level asked for: counts, overlaps or full.
-    pub level: String,
-    /// The population asked for (the owner's); absent means every population the requester can see.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub population_id: Option<i64>,
-    /// The text your organization wrote: the population's name (incoming), or the fields, note and requester (outgoing).
-    #[serde(flatten)]
-    pub yours: RequestText,
-    /// The text the partner wrote: its name, and its population's name (outgoing) or the fields, note and requester (incoming).
-    pub partner_supplied: RequestText,
-    pub created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RequestText {
-    /// The partner's name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner: Option<Supplied>,
-    /// The population's name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub population: Option<Supplied>,
-    /// The fields asked for (absent: the owner's choice).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<Supplied>,
-    /// The requester's note.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<SuppliedBody>,
-    /// Who asked, while you may see them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub requested_by: Option<PersonText>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PersonText {
-    pub name: Supplied,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<Supplied>,
+    pub request: ShareRequestView,
 }
 
 /// list_share_requests: a page of requests, with the pending ones counted.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RequestList {
     /// Newest first.
-    pub requests: Vec<RequestOut>,
+    pub requests: Vec<ShareRequestView>,
     /// Pending requests in all, by direction (every page).
     pub pending: BTreeMap<String, usize>,
 }
@@ -410,9 +356,7 @@ impl PartnermapServer {
         let r = self
             .call(move |e, a| e.create_share_request(a, &spec))
             .await?;
-        Ok(Json(ShareRequestOut {
-            request: request_out(r),
-        }))
+        Ok(Json(ShareRequestOut { request: r }))
     }
 
     #[tool(
@@ -435,9 +379,7 @@ impl PartnermapServer {
                 e.respond_to_share_request(a, args.request, args.approve, fields.as_deref())
             })
             .await?;
-        Ok(Json(ShareRequestOut {
-            request: request_out(r),
-        }))
+        Ok(Json(ShareRequestOut { request: r }))
     }
 
     #[tool(
@@ -457,9 +399,7 @@ impl PartnermapServer {
         let r = self
             .call(move |e, a| e.withdraw_share_request(a, args.request))
             .await?;
-        Ok(Json(ShareRequestOut {
-            request: request_out(r),
-        }))
+        Ok(Json(ShareRequestOut { request: r }))
     }
 
     #[tool(
@@ -496,7 +436,7 @@ impl PartnermapServer {
         let (page, next_cursor) = render::page(requests, &scope, &args.cursor, args.limit)?;
         Ok(Json(Page {
             list: RequestList {
-                requests: page.into_iter().map(request_out).collect(),
+                requests: page,
                 pending,
             },
             total,
@@ -645,44 +585,6 @@ impl PartnermapServer {
 }
 
 // ---------- rendering ----------
-
-fn request_out(r: ShareRequestView) -> RequestOut {
-    let incoming = r.direction == RequestDirection::Incoming;
-    // The requester wrote the fields and the note; the population belongs to the other side.
-    let mut asked = RequestText {
-        fields: supplied_all(&r.fields),
-        message: (!r.message.trim().is_empty()).then(|| SuppliedBody::new(r.message)),
-        requested_by: r.requested_by.map(|u| PersonText {
-            name: Supplied::new(u.name),
-            email: Some(Supplied::new(u.email)),
-        }),
-        ..RequestText::default()
-    };
-    let mut owner = RequestText {
-        population: r.population.as_ref().map(|p| Supplied::new(p.name.clone())),
-        ..RequestText::default()
-    };
-    let (yours, mut theirs) = if incoming {
-        std::mem::swap(&mut asked, &mut owner);
-        (asked, owner)
-    } else {
-        (asked, owner)
-    };
-    theirs.partner = Some(Supplied::new(r.partner.name));
-    let updated_at = (r.updated_at != r.created_at).then_some(r.updated_at);
-    RequestOut {
-        id: r.id,
-        direction: r.direction.to_string(),
-        status: r.status.to_string(),
-        partner_id: r.partner.id,
-        level: r.level.to_string(),
-        population_id: r.population.map(|p| p.id),
-        yours,
-        partner_supplied: theirs,
-        created_at: r.created_at,
-        updated_at,
-    }
-}
 
 /// One page of a report as output, cut short past [`render::MAX_OUTPUT`] bytes of rows; the
 /// cursor continues after the last row shown.
