@@ -55,7 +55,7 @@ pub use reports::{
     DEFAULT_LIMIT as REPORT_DEFAULT_LIMIT, MAX_LIMIT as REPORT_MAX_LIMIT, Report, ReportColumns,
     ReportQuery, ReportRow, encode_cursor as report_cursor,
 };
-pub use score::{PartnerId, PartnerScore, Reason, SideMetrics, parse_as_of};
+pub use score::{PartnerId, PartnerScore, PendingRequest, Reason, SideMetrics, parse_as_of};
 pub use search::SearchResult;
 pub use share_requests::{NewShareRequest, RequestSides, RequestText, ShareRequestView};
 pub use sharing::SharingView;
