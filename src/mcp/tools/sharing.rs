@@ -4,14 +4,13 @@
 
 use super::{default_limit, opt_arg, opt_text};
 use crate::engine::{
-    ExportResult, NewShareRequest, NewThread, PopRef, Report, ReportColumns, ReportQuery,
-    ReportRow, ShareRequestView, SharingView, ThreadView,
+    ExportResult, NewShareRequest, NewThread, Report, ReportQuery, ShareRequestView, SharingView,
+    ThreadView,
 };
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{self, Ref, Supplied, is_false, is_zero};
+use crate::mcp::render;
 use crate::model::{RequestDirection, ShareRequestStatus, SharingLevel};
 use crate::shape::Page;
-use crate::text::PartnerName;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
@@ -48,34 +47,6 @@ pub struct RequestList {
     pub requests: Vec<ShareRequestView>,
     /// Pending requests in all, by direction (every page).
     pub pending: BTreeMap<String, usize>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct ReportOut {
-    pub partner_id: i64,
-    /// Your population (the matrix row).
-    pub my_population: PopRef,
-    /// The partner's population (the matrix column): {id, partner_supplied: {name}}.
-    pub partner_population: Ref,
-    /// The level the partner shares its population with you at: overlaps (its shared fields on matched accounts) or full (also its accounts you do not have).
-    pub sharing_level: String,
-    /// The cell's overlap count, as in get_overlaps.
-    pub overlap_count: usize,
-    /// The partner's accounts in its population that match none of yours (listed at full only).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub greenfield_count: usize,
-    /// Rows after filters, across all pages.
-    pub total: usize,
-    pub columns: ReportColumns,
-    pub rows: Vec<ReportRow>,
-    /// Pass as `cursor` (with the same partner, populations, filters, columns and sort) for the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-    /// This page holds fewer rows than `limit` because it grew too large; next_cursor continues.
-    #[serde(skip_serializing_if = "is_false")]
-    pub truncated: bool,
-    /// {partner}: the partner's name.
-    pub partner_supplied: PartnerName,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -455,7 +426,7 @@ impl PartnermapServer {
     pub async fn account_mapping_report(
         &self,
         Parameters(args): Parameters<ReportIn>,
-    ) -> Result<Json<ReportOut>, String> {
+    ) -> Result<Json<Report>, String> {
         let scope = args.report.scope();
         let offset = render::cursor_offset(&args.cursor, &scope)?;
         let size = render::limit_in(args.limit, REPORT_MAX)?;
@@ -465,7 +436,7 @@ impl PartnermapServer {
         let r = self
             .read(move |e, a| e.account_mapping_report(a, &q))
             .await?;
-        Ok(Json(report_out(r, &scope, offset)))
+        Ok(Json(report_page(r, &scope, offset)))
     }
 
     #[tool(
@@ -586,37 +557,12 @@ impl PartnermapServer {
 
 // ---------- rendering ----------
 
-/// One page of a report as output, cut short past [`render::MAX_OUTPUT`] bytes of rows; the
-/// cursor continues after the last row shown.
-fn report_out(r: Report, scope: &str, offset: usize) -> ReportOut {
-    let mut rows = Vec::with_capacity(r.rows.len());
-    let mut size = 0;
-    let page_len = r.rows.len();
-    for row in r.rows {
-        size += serde_json::to_string(&row).map(|s| s.len()).unwrap_or(0);
-        if size > render::MAX_OUTPUT && !rows.is_empty() {
-            break;
-        }
-        rows.push(row);
-    }
-    let truncated = rows.len() < page_len;
-    let next = offset + rows.len();
-    ReportOut {
-        partner_id: r.partner.id,
-        my_population: r.my_population,
-        partner_population: Ref::new(r.partner_population.id, &r.partner_population.name),
-        sharing_level: r.sharing_level.to_string(),
-        overlap_count: r.overlap_count,
-        greenfield_count: r.greenfield_count,
-        total: r.total,
-        columns: r.columns,
-        rows,
-        next_cursor: (next < r.total).then(|| render::cursor_at(scope, next)),
-        truncated,
-        partner_supplied: PartnerName {
-            partner: Supplied::new(r.partner.name),
-        },
-    }
+/// One page of a report as served, cut short past [`render::MAX_OUTPUT`] bytes of rows; the
+/// cursor (scoped to the report's arguments) continues after the last row shown.
+fn report_page(mut r: Report, scope: &str, offset: usize) -> Report {
+    let next = offset + r.fit(render::MAX_OUTPUT);
+    r.next_cursor = (next < r.total).then(|| render::cursor_at(scope, next));
+    r
 }
 
 #[cfg(test)]
@@ -656,6 +602,7 @@ mod tests {
             },
             rows: (0..rows).map(row).collect(),
             next_cursor: None,
+            truncated: false,
         }
     }
 
@@ -663,7 +610,7 @@ mod tests {
     fn wide_pages_are_cut_and_continue_where_they_stopped() {
         // 1000 columns, cut to MAX_FIELDS columns of values capped at 300 characters: ~30 KB a
         // row, so about 33 rows fit in MAX_OUTPUT and a page of 60 is cut.
-        let out = report_out(wide_report(60, 1_000), "s", 20);
+        let out = report_page(wide_report(60, 1_000), "s", 20);
         let n = out.rows.len();
         assert!((20..60).contains(&n), "{n} rows");
         assert!(out.truncated);
@@ -678,13 +625,13 @@ mod tests {
             render::MAX_FIELDS
         );
         assert_eq!(
-            serde_json::to_value(&out.partner_supplied).unwrap()["partner"],
+            serde_json::to_value(&out).unwrap()["partner"]["partner_supplied"]["name"],
             "P"
         );
         let v = &row["my_record"]["c0"];
         assert_eq!(v.as_str().unwrap().chars().count(), render::MAX_TEXT + 1);
         // A narrow page is whole; the last page has no cursor.
-        let out = report_out(wide_report(4, 2), "s", 96);
+        let out = report_page(wide_report(4, 2), "s", 96);
         assert_eq!((out.rows.len(), out.truncated), (4, false));
         assert!(out.next_cursor.is_none());
     }
