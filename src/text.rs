@@ -137,7 +137,7 @@ pub fn supplied_all(v: &[String]) -> Vec<Supplied> {
 }
 
 /// The `partner_supplied` group of an object that only holds the partner's name.
-#[derive(Debug, Clone, Default, serde::Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct Name {
     pub name: Supplied,
@@ -153,7 +153,7 @@ impl Name {
 
 /// One partner (or one partner's population) by id, its name partner-supplied:
 /// `{"id": 7, "partner_supplied": {"name": "Acme"}}`.
-#[derive(Debug, Clone, serde::Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct Ref {
     pub id: i64,
@@ -167,6 +167,11 @@ impl Ref {
             id,
             partner_supplied: Name::of(name),
         }
+    }
+
+    /// The name, as the other organization wrote it.
+    pub fn name(&self) -> &str {
+        &self.partner_supplied.name.0
     }
 }
 

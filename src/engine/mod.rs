@@ -36,9 +36,7 @@ pub use exports::ExportResult;
 pub use filters::{Filter, FilterOp};
 pub use fx::{FxRate, FxTable, FxUpdate};
 pub use imports::{DataSourceRef, ImportReport, ImportSpec};
-pub use influence::{
-    Influence, InfluenceGroup, InfluenceRow, InfluenceTotals, Measures, OrgRef, Period,
-};
+pub use influence::{Influence, InfluenceGroup, InfluenceRow, InfluenceTotals, Measures, Period};
 pub use new_accounts::{NewAccount, NewAccountPartner, NewAccounts};
 pub use orgs::{InitOrg, NewUser};
 pub use overlaps::{OverlapCell, PopRef};
