@@ -118,17 +118,9 @@ impl Report {
     /// Keeps the rows that fit in `max_bytes` of JSON as served (at least one); `truncated`
     /// says rows were cut. Returns how many rows are kept.
     pub fn fit(&mut self, max_bytes: usize) -> usize {
-        let mut size = 0;
-        let keep = self
-            .rows
-            .iter()
-            .position(|row| {
-                size += serde_json::to_string(row).map(|s| s.len()).unwrap_or(0);
-                size > max_bytes
-            })
-            .map_or(self.rows.len(), |i| i.max(1));
-        self.truncated |= keep < self.rows.len();
-        self.rows.truncate(keep);
+        let page = self.rows.len();
+        let keep = crate::shape::fit(&mut self.rows, max_bytes);
+        self.truncated |= keep < page;
         keep
     }
 }
