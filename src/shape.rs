@@ -122,12 +122,32 @@ pub fn is_false(b: &bool) -> bool {
     !*b
 }
 
+/// `skip_serializing_if`: true is the default.
+pub fn is_true(b: &bool) -> bool {
+    *b
+}
+
 /// `skip_serializing_if`: 0 is the default.
 pub fn is_zero(n: &usize) -> bool {
     *n == 0
 }
 
 // ---------- pages ----------
+
+/// Keeps the first entries of a page whose JSON, as served, fits in `budget` bytes (at least
+/// one). Returns how many are kept.
+pub fn fit<T: Serialize>(v: &mut Vec<T>, budget: usize) -> usize {
+    let mut size = 0;
+    let keep = v
+        .iter()
+        .position(|x| {
+            size += serde_json::to_string(x).map_or(0, |s| s.len());
+            size > budget
+        })
+        .map_or(v.len(), |i| i.max(1));
+    v.truncate(keep);
+    keep
+}
 
 // One page of a list: `list` holds the list under its own name (`partners`, `cells`, ...) with
 // what describes it (totals, the partner it is about), flattened beside the paging fields.

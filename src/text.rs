@@ -137,7 +137,7 @@ pub fn supplied_all(v: &[String]) -> Vec<Supplied> {
 }
 
 /// The `partner_supplied` group of an object that only holds the partner's name.
-#[derive(Debug, Clone, Default, serde::Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct Name {
     pub name: Supplied,
@@ -153,7 +153,7 @@ impl Name {
 
 /// One partner (or one partner's population) by id, its name partner-supplied:
 /// `{"id": 7, "partner_supplied": {"name": "Acme"}}`.
-#[derive(Debug, Clone, serde::Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, JsonSchema)]
 #[schemars(inline)]
 pub struct Ref {
     pub id: i64,
@@ -167,6 +167,11 @@ impl Ref {
             id,
             partner_supplied: Name::of(name),
         }
+    }
+
+    /// The name, as the other organization wrote it.
+    pub fn name(&self) -> &str {
+        &self.partner_supplied.name.0
     }
 }
 
@@ -298,4 +303,74 @@ pub fn as_record<S: serde::Serializer>(
         },
         s,
     )
+}
+
+// ---------- text either side may have written ----------
+
+/// Text one of two organizations wrote, served where it belongs: the acting organization's own
+/// in place, the other's as `{"partner_supplied": …}`. Flatten it into the object it describes
+/// (a thread's author, a message's body, what a share request asks for); `own` is decided by
+/// the engine, by organization id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Voiced<T> {
+    pub own: bool,
+    pub text: T,
+}
+
+impl<T> Voiced<T> {
+    pub fn new(own: bool, text: T) -> Self {
+        Voiced { own, text }
+    }
+}
+
+impl<T: Serialize> Serialize for Voiced<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        if self.own {
+            self.text.serialize(s)
+        } else {
+            let mut m = s.serialize_map(Some(1))?;
+            m.serialize_entry("partner_supplied", &self.text)?;
+            m.end()
+        }
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Voiced<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Voiced_{}", T::schema_name()).into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // The text's fields in place (yours), or the same object under partner_supplied.
+        let inner = T::json_schema(g);
+        let mut properties = inner
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .cloned()
+            .unwrap_or_default();
+        properties.insert("partner_supplied".into(), inner.to_value());
+        schemars::json_schema!({ "type": "object", "properties": properties })
+    }
+}
+
+// A user's name and email (a colleague's in place, a partner's user's under partner_supplied).
+/// A partner's user: {name, email}.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
+pub struct PersonText {
+    pub name: Supplied,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Supplied>,
+}
+
+impl PersonText {
+    pub fn new(name: impl Into<String>, email: Option<String>) -> Self {
+        PersonText {
+            name: Supplied::new(name),
+            email: email.map(Supplied::new),
+        }
+    }
 }

@@ -153,7 +153,7 @@ pub fn run(engine: &Engine, actor: &Actor, cmd: InsightsCmd, json: bool) -> Resu
                 );
                 for row in &r.rows {
                     let label = match (&row.partner, &row.period) {
-                        (Some(p), _) => p.name.clone(),
+                        (Some(p), _) => p.name().to_string(),
                         (_, Some(m)) => m.clone(),
                         _ => String::new(),
                     };

@@ -196,12 +196,9 @@ fn requests_text(v: &[ShareRequestView]) -> String {
                 r.direction.as_str(),
                 r.status.as_str(),
                 r.partner.name,
-                r.population
-                    .as_ref()
-                    .map(|p| p.name.clone())
-                    .unwrap_or_else(|| "(all)".into()),
+                r.population_name().unwrap_or("(all)"),
                 r.level.as_str(),
-                r.message
+                r.message()
             )
         })
         .collect()
@@ -259,11 +256,11 @@ fn threads_text(v: &[ThreadView]) -> String {
             "thread {} with {} about {} ({} messages, owners: {})\n",
             t.id,
             t.partner.name,
-            t.account,
+            t.account_name(),
             t.messages.len(),
             t.owners
                 .iter()
-                .map(|o| o.email.clone().unwrap_or_else(|| o.name.clone()))
+                .map(|o| o.email().unwrap_or(o.name()).to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
@@ -271,8 +268,8 @@ fn threads_text(v: &[ThreadView]) -> String {
             s.push_str(&format!(
                 "  [{}] {}: {}\n",
                 m.created_at,
-                m.author.email.as_deref().unwrap_or(&m.author.name),
-                m.body
+                m.author.email().unwrap_or(m.author.name()),
+                m.body()
             ));
         }
     }
@@ -386,8 +383,8 @@ pub fn run(cmd: SharingCmd, engine: &mut Engine, a: &Actor, out: &Out) -> Result
                     .map(|u| {
                         format!(
                             "{:<24} {:<32} {}\n",
-                            u.name,
-                            u.email.as_deref().unwrap_or(""),
+                            u.name(),
+                            u.email().unwrap_or(""),
                             u.role.map(|r| r.as_str()).unwrap_or("")
                         )
                     })

@@ -36,9 +36,7 @@ pub use exports::ExportResult;
 pub use filters::{Filter, FilterOp};
 pub use fx::{FxRate, FxTable, FxUpdate};
 pub use imports::{DataSourceRef, ImportReport, ImportSpec};
-pub use influence::{
-    Influence, InfluenceGroup, InfluenceRow, InfluenceTotals, Measures, OrgRef, Period,
-};
+pub use influence::{Influence, InfluenceGroup, InfluenceRow, InfluenceTotals, Measures, Period};
 pub use new_accounts::{NewAccount, NewAccountPartner, NewAccounts};
 pub use orgs::{InitOrg, NewUser};
 pub use overlaps::{OverlapCell, PopRef};
@@ -55,9 +53,9 @@ pub use reports::{
     DEFAULT_LIMIT as REPORT_DEFAULT_LIMIT, MAX_LIMIT as REPORT_MAX_LIMIT, Report, ReportColumns,
     ReportQuery, ReportRow, encode_cursor as report_cursor,
 };
-pub use score::{PartnerId, PartnerScore, Reason, SideMetrics, parse_as_of};
+pub use score::{PartnerId, PartnerScore, PendingRequest, Reason, SideMetrics, parse_as_of};
 pub use search::SearchResult;
-pub use share_requests::{NewShareRequest, ShareRequestView, UserRef};
+pub use share_requests::{NewShareRequest, RequestSides, RequestText, ShareRequestView};
 pub use sharing::SharingView;
 pub use suggestions::{SuggestedOrg, Suggestion, SuggestionSignal, SuggestionStatus, Suggestions};
 pub use threads::{MessageView, NewThread, Person, ThreadView};

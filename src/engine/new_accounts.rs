@@ -65,6 +65,9 @@ pub struct NewAccounts {
     pub customer_accounts: i64,
     /// Partners whose `full` populations were searched.
     pub partners_sharing_full: i64,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// What one partner has of one account.
@@ -293,6 +296,7 @@ impl Engine {
             total: total as i64,
             customer_accounts: customer_accounts as i64,
             partners_sharing_full: sources.len() as i64,
+            next_cursor: None,
         })
     }
 }

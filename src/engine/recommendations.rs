@@ -619,7 +619,7 @@ impl Engine {
             .map(|s| TopPartner {
                 id: s.partner.id,
                 name: s.partner.name,
-                offline: s.partner.offline,
+                offline: s.offline,
                 label: s.label,
                 s: s.s,
                 impact: s.impact,

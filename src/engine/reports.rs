@@ -82,22 +82,47 @@ pub struct ReportColumns {
     pub partner_record: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Report {
+    /// The partner: {id, partner_supplied: {name}}.
+    #[serde(serialize_with = "crate::text::as_ref")]
+    #[schemars(with = "crate::text::Ref")]
     pub partner: PopRef,
+    /// Your population (the matrix row).
     pub my_population: PopRef,
+    /// The partner's population (the matrix column): {id, partner_supplied: {name}}.
+    #[serde(serialize_with = "crate::text::as_ref")]
+    #[schemars(with = "crate::text::Ref")]
     pub partner_population: PopRef,
-    /// The level the partner shares its population at with you.
+    /// The level the partner shares its population with you at: overlaps (its shared fields on matched accounts) or full (also its accounts you do not have).
+    #[schemars(with = "String")]
     pub sharing_level: SharingLevel,
-    /// The cell's overlap count (as in the overlap matrix).
+    /// The cell's overlap count, as in get_overlaps.
     pub overlap_count: usize,
-    /// Greenfield records (the partner's records overlapping nothing of yours), at `full`.
+    /// The partner's accounts in its population that match none of yours (listed at full only).
+    #[serde(skip_serializing_if = "crate::shape::is_zero")]
     pub greenfield_count: usize,
     /// Rows after filters, across all pages.
     pub total: usize,
     pub columns: ReportColumns,
     pub rows: Vec<ReportRow>,
+    /// Pass as `cursor` (with the same partner, populations, filters, columns and sort) for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
+    /// This page holds fewer rows than `limit` because it grew too large; next_cursor continues.
+    #[serde(skip_serializing_if = "crate::shape::is_false")]
+    pub truncated: bool,
+}
+
+impl Report {
+    /// Keeps the rows that fit in `max_bytes` of JSON as served (at least one); `truncated`
+    /// says rows were cut. Returns how many rows are kept.
+    pub fn fit(&mut self, max_bytes: usize) -> usize {
+        let page = self.rows.len();
+        let keep = crate::shape::fit(&mut self.rows, max_bytes);
+        self.truncated |= keep < page;
+        keep
+    }
 }
 
 pub const DEFAULT_LIMIT: usize = 100;
@@ -401,6 +426,7 @@ impl Engine {
                 },
                 rows,
                 next_cursor: None,
+                truncated: false,
             },
         })
     }

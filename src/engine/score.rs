@@ -7,7 +7,10 @@ use super::Engine;
 use super::access::{PartnerRef, Relationship};
 use crate::error::{Result, invalid};
 use crate::matching::{Member, PopKeys};
-use crate::model::{Actor, PartnershipStatus, PopulationType, SharingLevel, SourceKind};
+use crate::model::{
+    Actor, PartnershipStatus, PopulationType, RequestDirection, ShareRequestStatus, SharingLevel,
+    SourceKind,
+};
 use crate::scoring::{self, ClosedDeal, Label, Metrics, MetricsAcc, Ratios};
 use crate::store;
 use chrono::NaiveDate;
@@ -34,7 +37,27 @@ pub struct Reason {
 pub struct PartnerId {
     pub id: i64,
     pub name: String,
-    pub offline: bool,
+}
+
+impl crate::text::Named for PartnerId {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// An outgoing share request still waiting for the partner's answer.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct PendingRequest {
+    /// The request's id (withdraw_share_request takes it).
+    pub id: i64,
+    /// The level asked for.
+    #[schemars(with = "String")]
+    pub level: SharingLevel,
+    pub created_at: String,
 }
 
 // The metrics with the partner (deals on V's accounts that are P's customers) and without.
@@ -55,34 +78,73 @@ pub(crate) struct ScoreCacheKey {
     version: i64,
 }
 
-/// One partner's Partner Score with its whole breakdown.
-#[derive(Debug, Clone, Serialize)]
+// One partner's Partner Score with its whole breakdown, numbers rounded as they serialize.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PartnerScore {
+    /// The partner: {id, partner_supplied: {name}}.
+    #[serde(serialize_with = "crate::text::as_ref")]
+    #[schemars(with = "crate::text::Ref")]
     pub partner: PartnerId,
+    #[serde(skip_serializing_if = "crate::shape::is_false")]
+    pub offline: bool,
+    /// High, Medium, Low (scored), None (computable but no signal) or Unknown (cannot be computed).
+    #[schemars(with = "String")]
     pub label: Label,
-    /// Every reason for Unknown, or the reason for None; empty for a score.
+    /// Why the label is Unknown (every reason that applies) or None; absent for High/Medium/Low.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub reasons: Vec<Reason>,
-    /// Mean of ln(win-rate ratio), ln(size ratio), ln(days ratio); > 0 means deals go better
-    /// with the partner.
-    pub impact: Option<f64>,
-    /// Share (0-100) of V's customers and open opportunities that overlap any partner, that
-    /// overlap this partner.
-    pub coverage_pct: Option<f64>,
-    /// Mid-rank percentile among the partners with a score (High/Medium/Low).
-    pub impact_percentile: Option<f64>,
-    pub coverage_percentile: Option<f64>,
-    /// 0.7 × impact percentile + 0.3 × coverage percentile.
+    /// A share request you sent this partner that is still pending: do not ask again, wait or follow up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pending_share_request: Option<PendingRequest>,
+    /// 0.7 × impact_percentile + 0.3 × coverage_percentile (0-100): High at 66.7 and above, Low below 33.3.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::shape::as_pct_opt"
+    )]
     pub s: Option<f64>,
+    /// Mean of the natural logs of the three ratios; above 0 means your deals do better with the partner.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::shape::as_sig3_opt"
+    )]
+    pub impact: Option<f64>,
+    /// Of your customers and open-opportunity accounts that overlap any partner, the share (0-100) that overlap this one.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::shape::as_pct_opt"
+    )]
+    pub coverage_pct: Option<f64>,
+    /// Mid-rank percentile (0-100) of impact among your partners with a High/Medium/Low label.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::shape::as_pct_opt"
+    )]
+    pub impact_percentile: Option<f64>,
+    /// Mid-rank percentile (0-100) of coverage among the same partners.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::shape::as_pct_opt"
+    )]
+    pub coverage_percentile: Option<f64>,
+    /// Deal metrics with the partner and without (the baseline); absent when Unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<SideMetrics>,
-    /// The clamped ratios behind impact.
+    /// The clamped ratios behind impact; absent when Unknown or when the partner side has no closed or no won deal.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ratios: Option<Ratios>,
-    /// Won deals (closed in the window) on V's accounts that are the partner's customers.
+    /// Won deals, closed in the window, on your accounts that are the partner's customers (10 needed for a score).
     pub won_deals_with_partner: usize,
-    /// Distinct records of V (any data source) overlapping any population of P visible to V.
+    /// Distinct accounts of yours overlapping any population of the partner you can see.
     pub overlap_count: usize,
-    /// win_rate_with / win_rate_base, unclamped (None when either is missing or base is 0).
+    /// Win rate with ÷ win rate without, unclamped; absent when either is missing or the baseline is 0.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::shape::as_sig3_opt"
+    )]
     pub win_rate_lift: Option<f64>,
+    /// The last day of the 365-day window.
     pub as_of: String,
+    /// The first day of the window.
     pub window_start: String,
 }
 
@@ -336,8 +398,9 @@ impl Engine {
                 partner: PartnerId {
                     id: pass.partner.org.id,
                     name: pass.partner.org.name.clone(),
-                    offline: pass.partner.is_offline(),
                 },
+                offline: pass.partner.is_offline(),
+                pending_share_request: None,
                 label: Label::Unknown,
                 reasons: Vec::new(),
                 impact: None,
@@ -434,10 +497,25 @@ impl Engine {
         as_of: Option<NaiveDate>,
     ) -> Result<PartnerScore> {
         let p = self.resolve_partner(actor, partner)?;
-        self.scores(actor, as_of)?
+        let mut score = self
+            .scores(actor, as_of)?
             .into_iter()
             .find(|s| s.partner.id == p.org.id)
-            .ok_or_else(|| invalid(format!("No score for {}.", p.org.name)))
+            .ok_or_else(|| invalid(format!("No score for {}.", p.org.name)))?;
+        score.pending_share_request = self
+            .list_share_requests(
+                actor,
+                Some(RequestDirection::Outgoing),
+                Some(ShareRequestStatus::Pending),
+            )?
+            .into_iter()
+            .find(|r| r.partner.id == p.org.id)
+            .map(|r| PendingRequest {
+                id: r.id,
+                level: r.level,
+                created_at: r.created_at,
+            });
+        Ok(score)
     }
 
     /// Labels by partner id (for partner lists); empty when scoring fails.

@@ -13,6 +13,8 @@ use crate::model::{
     SharingLevel,
 };
 use crate::store;
+use crate::text::{PersonText, Supplied, SuppliedBody, supplied_all};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::json;
 
@@ -28,33 +30,103 @@ pub struct NewShareRequest {
     pub message: String,
 }
 
-/// A user as another user may see them.
-#[derive(Debug, Clone, Serialize)]
-pub struct UserRef {
+// A share request as one of its sides sees it.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct ShareRequestView {
+    /// The request's id; pass it as `request` to respond_to_share_request or withdraw_share_request.
     pub id: i64,
-    pub name: String,
-    pub email: String,
-    pub role: crate::model::Role,
-    pub org: String,
+    /// incoming (the partner asks your organization to share: approve or decline it) or outgoing (you asked the partner).
+    #[schemars(with = "String")]
+    pub direction: RequestDirection,
+    /// pending, approved, declined or withdrawn.
+    #[schemars(with = "String")]
+    pub status: ShareRequestStatus,
+    /// The other organization.
+    #[serde(serialize_with = "crate::text::as_ref")]
+    #[schemars(with = "crate::text::Ref")]
+    pub partner: PopRef,
+    /// The level asked for: counts, overlaps or full.
+    #[schemars(with = "String")]
+    pub level: SharingLevel,
+    /// The population asked for (the owner's); absent means every population the requester can see.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub population_id: Option<i64>,
+    /// The text of each side: the acting org's in place, the partner's under partner_supplied.
+    #[serde(flatten)]
+    pub text: RequestSides,
+    pub created_at: String,
+    // When it was answered or withdrawn (absent while unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<String>,
 }
 
-/// A share request as one of its sides sees it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ShareRequestView {
-    pub id: i64,
-    /// `incoming`: the partner asks you to share; `outgoing`: you asked the partner.
-    pub direction: RequestDirection,
-    pub status: ShareRequestStatus,
-    pub partner: PopRef,
-    /// The population asked for (None = every population the requester can see).
-    pub population: Option<PopRef>,
-    pub level: SharingLevel,
-    pub fields: Vec<String>,
-    pub message: String,
-    /// Who asked, while you may see them (your own users, or an active partner's).
-    pub requested_by: Option<UserRef>,
-    pub created_at: String,
-    pub updated_at: String,
+// What each side of a request wrote: the requester the fields, the note and who asked; the
+// owner the population's name.
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct RequestSides {
+    /// The text your organization wrote: the population's name (incoming), or the fields, note and requester (outgoing).
+    #[serde(flatten)]
+    pub yours: RequestText,
+    /// The text the partner wrote: its population's name (outgoing) or the fields, note and requester (incoming).
+    #[serde(skip_serializing_if = "RequestText::is_empty")]
+    pub partner_supplied: RequestText,
+}
+
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
+#[schemars(inline)]
+pub struct RequestText {
+    /// The population's name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub population: Option<Supplied>,
+    /// The fields asked for (absent: the owner's choice).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<Supplied>,
+    /// The requester's note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<SuppliedBody>,
+    /// Who asked, while you may see them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_by: Option<PersonText>,
+}
+
+impl RequestText {
+    pub fn is_empty(&self) -> bool {
+        self.population.is_none()
+            && self.fields.is_empty()
+            && self.message.is_none()
+            && self.requested_by.is_none()
+    }
+}
+
+impl ShareRequestView {
+    /// What the requester wrote (the fields, the note, who asked).
+    pub fn asked(&self) -> &RequestText {
+        match self.direction {
+            RequestDirection::Outgoing => &self.text.yours,
+            RequestDirection::Incoming => &self.text.partner_supplied,
+        }
+    }
+
+    /// The name of the population asked for (None: every population).
+    pub fn population_name(&self) -> Option<&str> {
+        let owner = match self.direction {
+            RequestDirection::Incoming => &self.text.yours,
+            RequestDirection::Outgoing => &self.text.partner_supplied,
+        };
+        owner.population.as_ref().map(|p| p.0.as_str())
+    }
+
+    /// The requester's note ("" when none).
+    pub fn message(&self) -> &str {
+        self.asked().message.as_ref().map_or("", |m| m.0.as_str())
+    }
+
+    /// The fields asked for.
+    pub fn fields(&self) -> Vec<&str> {
+        self.asked().fields.iter().map(|f| f.0.as_str()).collect()
+    }
 }
 
 const MAX_MESSAGE: usize = 2000;
@@ -351,26 +423,38 @@ impl Engine {
         };
         let other_org = store::orgs::org(&self.conn, other)?;
         let population = match r.population_id {
-            Some(id) => store::populations::get(&self.conn, id)?.map(|p| PopRef {
-                id: p.id,
-                name: p.name,
-            }),
+            Some(id) => store::populations::get(&self.conn, id)?.map(|p| p.name),
             None => None,
         };
         let requested_by = match r.created_by {
             Some(u) => match store::orgs::user(&self.conn, u)? {
-                Some(user) if self.user_visible(actor, &user)? => Some(UserRef {
-                    id: user.id,
-                    name: user.name.clone(),
-                    email: user.email.clone(),
-                    role: user.role,
-                    org: store::orgs::org(&self.conn, user.org_id)?
-                        .map(|o| o.name)
-                        .unwrap_or_default(),
-                }),
+                Some(user) if self.user_visible(actor, &user)? => {
+                    Some(PersonText::new(user.name, Some(user.email)))
+                }
                 _ => None,
             },
             None => None,
+        };
+        // The requester wrote the fields and the note; the population belongs to the owner.
+        let asked = RequestText {
+            fields: supplied_all(&r.fields),
+            message: (!r.message.trim().is_empty()).then(|| SuppliedBody::new(r.message.clone())),
+            requested_by,
+            ..RequestText::default()
+        };
+        let owner = RequestText {
+            population: population.map(Supplied::new),
+            ..RequestText::default()
+        };
+        let text = match direction {
+            RequestDirection::Outgoing => RequestSides {
+                yours: asked,
+                partner_supplied: owner,
+            },
+            RequestDirection::Incoming => RequestSides {
+                yours: owner,
+                partner_supplied: asked,
+            },
         };
         Ok(ShareRequestView {
             id: r.id,
@@ -380,13 +464,11 @@ impl Engine {
                 id: other,
                 name: other_org.map(|o| o.name).unwrap_or_default(),
             },
-            population,
             level: r.level.unwrap_or(SharingLevel::Overlaps),
-            fields: r.fields.clone(),
-            message: r.message.clone(),
-            requested_by,
+            population_id: r.population_id,
+            text,
             created_at: r.created_at.clone(),
-            updated_at: r.updated_at.clone(),
+            updated_at: (r.updated_at != r.created_at).then(|| r.updated_at.clone()),
         })
     }
 }

@@ -11,6 +11,8 @@ use crate::matching::{KeyKind, domain_key, name_key};
 use crate::model::{Actor, PartnershipStatus, Role, User};
 use crate::store;
 use crate::store::threads::ThreadRow;
+use crate::text::{PersonText, Supplied, SuppliedBody, Voiced};
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::json;
 
@@ -24,45 +26,120 @@ pub struct NewThread {
     pub owners: Vec<String>,
 }
 
-/// A user in a thread. While the other org's users are not visible to you, only their org is.
-#[derive(Debug, Clone, Serialize)]
+// A user in a thread. While the other org's users are not visible to you, only their org is.
+/// A user: a colleague (name and email here) or a partner's user (under partner_supplied).
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(inline)]
 pub struct Person {
+    /// The user's id; absent when the user is not visible to you (their partnership is not active).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<i64>,
-    pub name: String,
-    pub email: Option<String>,
+    /// admin, partner_manager or member.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
     pub role: Option<Role>,
-    pub org: String,
-    /// Whether the person is a user of the acting org (decided by org id, never by name: a
-    /// partner on another instance chooses its own name).
+    /// Name and email; `own` when the person is a user of the acting org (decided by org id,
+    /// never by name: a partner on another instance chooses its own name).
+    #[serde(flatten)]
+    pub who: Voiced<PersonText>,
     #[serde(skip)]
-    pub own: bool,
+    pub org: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl Person {
+    pub fn name(&self) -> &str {
+        &self.who.text.name.0
+    }
+
+    pub fn email(&self) -> Option<&str> {
+        self.who.text.email.as_ref().map(|e| e.0.as_str())
+    }
+}
+
+// A message's text: in place when the acting org wrote it, else under partner_supplied.
+/// The partner's message.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
+pub struct MessageText {
+    pub body: SuppliedBody,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(inline)]
 pub struct MessageView {
     pub id: i64,
     pub author: Person,
-    pub body: String,
+    #[serde(flatten)]
+    pub text: Voiced<MessageText>,
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl MessageView {
+    pub fn body(&self) -> &str {
+        &self.text.text.body.0
+    }
+}
+
+// The account a thread is about, named by the org that opened it.
+/// {account} when the partner opened the thread.
+#[derive(Debug, Clone, Serialize, JsonSchema, PartialEq, Eq)]
+#[schemars(inline)]
+pub struct AccountText {
+    /// The account the thread is about.
+    pub account: Supplied,
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[schemars(inline)]
 pub struct ThreadView {
+    /// The thread's id; pass it as `thread` to post_to_thread.
     pub id: i64,
+    /// The partner.
+    #[serde(serialize_with = "crate::text::as_ref")]
+    #[schemars(with = "crate::text::Ref")]
     pub partner: PopRef,
+    /// The partnership's status; posting needs it active.
+    #[schemars(with = "String")]
     pub partnership_status: PartnershipStatus,
-    /// The account the thread is about (named by the org that opened it).
-    pub account: String,
-    /// Your record's id, when the account is yours.
+    /// The account the thread is about: in place when your org opened the thread, else under
+    /// partner_supplied.
+    #[serde(flatten)]
+    pub account: Voiced<AccountText>,
+    /// Your account's record id, when your organization opened the thread.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub my_record_id: Option<i64>,
-    /// Whether your org opened the thread.
+    // Whether your org opened the thread.
+    #[serde(skip_serializing_if = "crate::shape::is_false")]
     pub opened_by_you: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub owners: Vec<Person>,
+    /// The newest messages, oldest first.
     pub messages: Vec<MessageView>,
+    /// Messages in the thread in all.
+    pub message_count: usize,
+    /// Older messages left out.
+    #[serde(skip_serializing_if = "crate::shape::is_zero")]
+    pub messages_more: usize,
     pub created_at: String,
     pub updated_at: String,
-    /// False when create_thread found a thread on that account already and posted to it.
+    /// Present (false) when create_thread found a thread on that account already and posted there.
+    #[serde(skip_serializing_if = "crate::shape::is_true")]
     pub created: bool,
+}
+
+impl ThreadView {
+    /// The account's name (as the org that opened the thread wrote it).
+    pub fn account_name(&self) -> &str {
+        &self.account.text.account.0
+    }
+
+    /// The thread with only its `n` newest messages; `messages_more` counts the others.
+    pub fn newest(mut self, n: usize) -> Self {
+        let skip = self.messages.len().saturating_sub(n);
+        self.messages.drain(..skip);
+        self.messages_more += skip;
+        self
+    }
 }
 
 const MAX_MESSAGE: usize = 10_000;
@@ -390,11 +467,9 @@ impl Engine {
         let Some(u) = user else {
             return Ok(Person {
                 id: None,
-                name: "a former user".into(),
-                email: None,
                 role: None,
+                who: Voiced::new(false, PersonText::new("a former user", None)),
                 org: String::new(),
-                own: false,
             });
         };
         let org = store::orgs::org(&self.conn, u.org_id)?
@@ -402,16 +477,14 @@ impl Engine {
             .unwrap_or_default();
         if self.user_visible(actor, &u)? {
             let mut p = person(&u, &org);
-            p.own = u.org_id == actor.org.id;
+            p.who.own = u.org_id == actor.org.id;
             Ok(p)
         } else {
             Ok(Person {
                 id: None,
-                name: format!("a user of {org}"),
-                email: None,
                 role: None,
+                who: Voiced::new(false, PersonText::new(format!("a user of {org}"), None)),
                 org,
-                own: false,
             })
         }
     }
@@ -430,10 +503,16 @@ impl Engine {
         let messages = store::threads::messages(&self.conn, t.id)?
             .into_iter()
             .map(|m| {
+                let author = self.person_by_id(actor, m.user_id)?;
                 Ok(MessageView {
                     id: m.id,
-                    author: self.person_by_id(actor, m.user_id)?,
-                    body: m.body,
+                    text: Voiced::new(
+                        author.who.own,
+                        MessageText {
+                            body: SuppliedBody::new(m.body),
+                        },
+                    ),
+                    author,
                     created_at: m.created_at,
                 })
             })
@@ -445,10 +524,17 @@ impl Engine {
                 name: other_org.map(|o| o.name).unwrap_or_default(),
             },
             partnership_status: status,
-            account: t.account.clone(),
+            account: Voiced::new(
+                mine,
+                AccountText {
+                    account: Supplied::new(t.account.clone()),
+                },
+            ),
             my_record_id: if mine { t.record_id } else { None },
             opened_by_you: mine,
             owners,
+            message_count: messages.len(),
+            messages_more: 0,
             messages,
             created_at: t.created_at.clone(),
             updated_at: t.updated_at.clone(),
@@ -460,10 +546,11 @@ impl Engine {
 fn person(u: &User, org: &str) -> Person {
     Person {
         id: Some(u.id),
-        name: u.name.clone(),
-        email: Some(u.email.clone()),
         role: Some(u.role),
+        who: Voiced::new(
+            false,
+            PersonText::new(u.name.clone(), Some(u.email.clone())),
+        ),
         org: org.to_string(),
-        own: false,
     }
 }

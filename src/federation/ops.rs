@@ -64,11 +64,17 @@ pub fn parse_expiry(text: &str) -> Result<Duration> {
     Ok(d)
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// A remote invitation code to send to the partner.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct RemoteInvite {
+    /// The one-time code (pmi1.…): the partner accepts it with respond_to_invitation `code`
+    /// or `partnermap accept CODE` on their instance.
     pub code: String,
     pub expires_at: String,
+    /// The address the code tells the partner to connect to.
     pub url: String,
+    /// This instance's ID, for the partner to compare out of band.
     pub instance_id: String,
 }
 

@@ -4,7 +4,6 @@
 
 use super::PartnermapServer;
 use super::render;
-use super::tools::sharing;
 use chrono::{Datelike, NaiveDate};
 use rmcp::ErrorData as McpError;
 use rmcp::handler::server::wrapper::Parameters;
@@ -156,13 +155,12 @@ impl PartnermapServer {
                         None,
                     )?
                     .opportunities;
-                let me = a.org.name.clone();
                 let threads: Vec<_> = e
                     .list_threads(a, None)?
                     .into_iter()
                     .filter(|t| t.my_record_id == Some(id))
                     .take(PLAN_THREADS)
-                    .map(|t| sharing::thread_out(t, 3, &me))
+                    .map(|t| t.newest(3))
                     .collect();
                 let (partners, _) = render::cap(l.partners, render::MAX_LIST);
                 Ok(json!({

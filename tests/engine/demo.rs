@@ -101,7 +101,7 @@ fn default_demo_has_the_promised_spread_and_is_reproducible() {
     assert!(
         scores
             .iter()
-            .any(|s| s.partner.offline && s.label != Label::Unknown)
+            .any(|s| s.offline && s.label != Label::Unknown)
     );
     // The labels the summary reports are the engine's.
     let high = scores.iter().filter(|s| s.label == Label::High).count();

@@ -695,16 +695,12 @@ fn approving_a_request_writes_the_setting() {
             .unwrap();
     assert_eq!(incoming.len(), 1);
     assert_eq!(
-        (
-            incoming[0].id,
-            incoming[0].message.as_str(),
-            incoming[0].level
-        ),
+        (incoming[0].id, incoming[0].message(), incoming[0].level),
         (r.id, "co-sell Q3", SharingLevel::Overlaps)
     );
     assert_eq!(
-        incoming[0].requested_by.as_ref().unwrap().email,
-        "val@vela.com"
+        incoming[0].asked().requested_by.as_ref().unwrap().email,
+        Some(partnermap::text::Supplied::new("val@vela.com"))
     );
     assert!(
         n.e.list_share_requests(&pico, Some(RequestDirection::Outgoing), None)
@@ -757,7 +753,7 @@ fn approval_with_fields_and_a_request_for_everything_visible() {
             },
         )
         .unwrap();
-    assert!(r.population.is_none());
+    assert!(r.population_id.is_none());
     n.e.respond_to_share_request(&pico, r.id, true, Some(&fields(&["name"])))
         .unwrap();
     let pops = n.e.list_populations(&vela, Some("Pico")).unwrap();
@@ -1309,9 +1305,13 @@ fn threads_between_partners_with_owners_from_both_orgs() {
         )
         .unwrap();
     assert!(t.created);
-    assert_eq!((t.account.as_str(), t.opened_by_you), ("Acme", true));
+    assert_eq!((t.account_name(), t.opened_by_you), ("Acme", true));
     assert!(t.my_record_id.is_some());
-    let owners: Vec<String> = t.owners.iter().map(|o| o.email.clone().unwrap()).collect();
+    let owners: Vec<String> = t
+        .owners
+        .iter()
+        .map(|o| o.email().unwrap().to_string())
+        .collect();
     assert_eq!(owners, vec!["val@vela.com", "quinn@pico.io"]);
     // Same account again: posted into the same thread.
     let again =
@@ -1333,17 +1333,14 @@ fn threads_between_partners_with_owners_from_both_orgs() {
     let seen = n.e.list_threads(&quinn, Some("Vela")).unwrap();
     assert_eq!(seen.len(), 1);
     assert_eq!((seen[0].my_record_id, seen[0].opened_by_you), (None, false));
-    assert_eq!(
-        seen[0].messages[0].author.email.as_deref(),
-        Some("val@vela.com")
-    );
+    assert_eq!(seen[0].messages[0].author.email(), Some("val@vela.com"));
     n.e.post_to_thread(&quinn, t.id, "Sure, I know their CTO.", &[])
         .unwrap();
     let users: Vec<String> =
         n.e.partner_users(&vela, "Pico")
             .unwrap()
             .into_iter()
-            .map(|u| u.email.unwrap())
+            .map(|u| u.email().unwrap().to_string())
             .collect();
     assert_eq!(users, vec!["pat@pico.io", "quinn@pico.io"]);
     // Unknown owners and accounts: clear errors; another org's accounts are never found.
@@ -1388,12 +1385,9 @@ fn threads_between_partners_with_owners_from_both_orgs() {
     // Revoked: still listed, the partner's people anonymous, no posting.
     n.e.revoke(&vela, "Pico").unwrap();
     let seen = n.e.list_threads(&pico, None).unwrap();
-    assert_eq!(seen[0].messages[0].author.email, None);
-    assert_eq!(seen[0].messages[0].author.name, "a user of Vela");
-    assert_eq!(
-        seen[0].messages[2].author.email.as_deref(),
-        Some("quinn@pico.io")
-    );
+    assert_eq!(seen[0].messages[0].author.email(), None);
+    assert_eq!(seen[0].messages[0].author.name(), "a user of Vela");
+    assert_eq!(seen[0].messages[2].author.email(), Some("quinn@pico.io"));
     assert!(matches!(
         n.e.post_to_thread(&quinn, t.id, "hello?", &[]),
         Err(Error::Conflict(_))
@@ -1466,7 +1460,7 @@ fn cli_verbs_with_json() {
         "pat@pico.io",
         &["share", "requests", "--direction", "incoming"],
     );
-    assert_eq!(v[0]["message"], "please");
+    assert_eq!(v[0]["partner_supplied"]["message"], "please");
     let (ok, v, _) = run("pat@pico.io", &["share", "approve", &id]);
     assert!(ok && v["status"] == "approved");
     let (ok, v, _) = run(
@@ -1547,7 +1541,7 @@ fn cli_verbs_with_json() {
     );
     assert!(ok);
     let (_, v, _) = run("val@vela.com", &["threads", "--partner", "Pico"]);
-    assert_eq!(v[0]["messages"][1]["body"], "on it");
+    assert_eq!(v[0]["messages"][1]["partner_supplied"]["body"], "on it");
     let (ok, _, _) = run("val@vela.com", &["share", "withdraw", &id]);
     assert!(!ok);
 }

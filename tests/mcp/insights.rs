@@ -156,7 +156,7 @@ fn influence_splits_deals_by_visible_partner_overlap() {
     let rows: Vec<(&str, &Measures)> = r
         .rows
         .iter()
-        .map(|x| (x.partner.as_ref().unwrap().name.as_str(), &x.measures))
+        .map(|x| (x.partner.as_ref().unwrap().name(), &x.measures))
         .collect();
     // Lyra has no visible overlap with a deal: no row.
     assert_eq!(
@@ -273,7 +273,7 @@ fn influence_splits_deals_by_visible_partner_overlap() {
     let lyra = r
         .rows
         .iter()
-        .find(|x| x.partner.as_ref().unwrap().name == "Lyra")
+        .find(|x| x.partner.as_ref().unwrap().name() == "Lyra")
         .unwrap();
     assert_eq!(lyra.measures, m(2, 2900, 0, 0, 1, 1500, Some(0.0)));
     // limit cuts the partner rows and counts the rest.

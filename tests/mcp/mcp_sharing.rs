@@ -142,7 +142,7 @@ async fn sharing_from_both_sides_of_a_partnership() {
     assert_eq!(r["request"]["status"], "pending");
     assert_eq!(r["request"]["direction"], "outgoing");
     // Outgoing: the partner's name and its population's name are the partner's text.
-    assert_eq!(r["request"]["partner_supplied"]["partner"], "Beta");
+    assert_eq!(r["request"]["partner"]["partner_supplied"]["name"], "Beta");
     assert_eq!(r["request"]["partner_supplied"]["population"], "Customers");
     assert!(r["request"]["population_id"].is_i64());
     let e = a
@@ -168,7 +168,7 @@ async fn sharing_from_both_sides_of_a_partnership() {
     assert_eq!(r0["id"], req);
     assert_eq!(r0["direction"], "incoming");
     // Incoming: the requester's name, note and user are the partner's text.
-    assert_eq!(r0["partner_supplied"]["partner"], "Alpha");
+    assert_eq!(r0["partner"]["partner_supplied"]["name"], "Alpha");
     // The requester's note is cleaned of control characters.
     assert_eq!(
         r0["partner_supplied"]["message"],
@@ -659,7 +659,7 @@ async fn sharing_from_both_sides_of_a_partnership() {
     assert_eq!(bt["total"], 1);
     let th = &bt["threads"][0];
     assert_eq!(th["id"], tid);
-    assert_eq!(th["partner_supplied"]["partner"], "Alpha");
+    assert_eq!(th["partner"]["partner_supplied"]["name"], "Alpha");
     assert!(th["opened_by_you"].is_null(), "false is left out");
     assert!(th["my_record_id"].is_null());
     // Alpha opened it: for Beta, the account, the author and the message are Alpha's text.

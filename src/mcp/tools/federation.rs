@@ -1,5 +1,4 @@
-//! Partnerships across instances over MCP: sync_partner, and the outputs the other tools use
-//! for remote partners (their sync state) and remote invitations (the code).
+//! Partnerships across instances over MCP: sync_partner.
 
 use crate::federation::ops;
 use crate::mcp::PartnermapServer;
@@ -8,31 +7,6 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
 use serde::{Deserialize, Serialize};
-
-/// A remote invitation code to send to the partner.
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct InvitationOut {
-    /// The one-time code (pmi1.…): the partner accepts it with respond_to_invitation `code`
-    /// or `partnermap accept CODE` on their instance.
-    pub code: String,
-    pub expires_at: String,
-    /// The address the code tells the partner to connect to.
-    pub url: String,
-    /// This instance's ID, for the partner to compare out of band.
-    pub instance_id: String,
-}
-
-impl From<ops::RemoteInvite> for InvitationOut {
-    fn from(i: ops::RemoteInvite) -> Self {
-        InvitationOut {
-            code: i.code,
-            expires_at: i.expires_at,
-            url: i.url,
-            instance_id: i.instance_id,
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct SyncIn {

@@ -12,7 +12,7 @@ use crate::model::PopulationType;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Largest page of new_accounts, and of partner_suggestions / partner_influence rows.
 pub const MAX_INSIGHT_LIMIT: i64 = 100;
@@ -89,15 +89,6 @@ pub struct NewAccountsIn {
 
 // ---------- outputs ----------
 
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct NewAccountsOut {
-    #[serde(flatten)]
-    pub page: NewAccounts,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-}
-
 // ---------- tools ----------
 
 #[tool_router(router = insights_router, vis = "pub(crate)")]
@@ -167,7 +158,7 @@ impl PartnermapServer {
     pub async fn new_accounts(
         &self,
         Parameters(args): Parameters<NewAccountsIn>,
-    ) -> Result<Json<NewAccountsOut>, String> {
+    ) -> Result<Json<NewAccounts>, String> {
         let limit = limit_arg(args.limit)?;
         let pop_type: Option<PopulationType> = super::opt_arg(&args.population_type)?;
         let partner = opt_text(args.partner);
@@ -179,21 +170,9 @@ impl PartnermapServer {
         let mut r = self
             .read(move |e, a| e.new_accounts(a, partner.as_deref(), pop_type, offset, limit))
             .await?;
-        let mut used = 0;
-        let mut kept = 0;
-        for acc in &mut r.accounts {
-            // Partner text is cleaned as it is serialized (partner_supplied).
-            used += serde_json::to_string(acc).map_or(0, |s| s.len());
-            if kept > 0 && used > PAGE_BUDGET {
-                break;
-            }
-            kept += 1;
-        }
-        r.accounts.truncate(kept);
-        let next = offset + r.accounts.len();
-        Ok(Json(NewAccountsOut {
-            next_cursor: (next < r.total as usize).then(|| render::cursor_at(&scope, next)),
-            page: r,
-        }))
+        // Partner text is cleaned as it is serialized (partner_supplied): measured as served.
+        let next = offset + crate::shape::fit(&mut r.accounts, PAGE_BUDGET);
+        r.next_cursor = (next < r.total as usize).then(|| render::cursor_at(&scope, next));
+        Ok(Json(r))
     }
 }

@@ -109,7 +109,7 @@ pub struct PartnershipOut {
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct InviteOut {
     pub partnership: Option<PartnershipView>,
-    pub invitation: Option<super::federation::InvitationOut>,
+    pub invitation: Option<crate::federation::ops::RemoteInvite>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -340,7 +340,7 @@ impl PartnermapServer {
                 .await?;
             return Ok(Json(InviteOut {
                 partnership: None,
-                invitation: Some(inv.into()),
+                invitation: Some(inv),
             }));
         }
         let v = self.call(move |e, a| e.invite(a, &args.org)).await?;

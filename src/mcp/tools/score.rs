@@ -5,13 +5,10 @@
 use super::opt_text;
 use crate::engine::{
     AccountLookup, CrmImportReport, DealQuery, DealSummary, FxRate, NavigatorItem, PartnerScore,
-    PipelineAccount, PipelineQuery, Reason, SideMetrics, TopPartner, TopSort, as_of_arg,
-    parse_as_of, parse_label,
+    PipelineAccount, PipelineQuery, TopPartner, TopSort, as_of_arg, parse_as_of, parse_label,
 };
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{self, Ref, clean_all, is_false, pct_opt, sig3_opt};
-use crate::model::{RequestDirection, ShareRequestStatus};
-use crate::scoring::Ratios;
+use crate::mcp::render::{self, clean_all, is_false};
 use crate::shape::Page;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
@@ -42,65 +39,6 @@ pub struct ListRatesOut {
     /// More rates exist than are listed.
     #[serde(skip_serializing_if = "is_false")]
     pub truncated: bool,
-}
-
-/// An outgoing share request still waiting for the partner's answer.
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PendingRequestOut {
-    /// The request's id (withdraw_share_request takes it).
-    pub id: i64,
-    /// The level asked for.
-    pub level: String,
-    pub created_at: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct PartnerScoreOut {
-    /// The partner: {id, partner_supplied: {name}}.
-    pub partner: Ref,
-    #[serde(skip_serializing_if = "is_false")]
-    pub offline: bool,
-    /// High, Medium, Low (scored), None (computable but no signal) or Unknown (cannot be computed).
-    pub label: String,
-    /// Why the label is Unknown (every reason that applies) or None; absent for High/Medium/Low.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub reasons: Vec<Reason>,
-    /// A share request you sent this partner that is still pending: do not ask again, wait or follow up.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pending_share_request: Option<PendingRequestOut>,
-    /// 0.7 × impact_percentile + 0.3 × coverage_percentile (0-100): High at 66.7 and above, Low below 33.3.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub s: Option<f64>,
-    /// Mean of the natural logs of the three ratios; above 0 means your deals do better with the partner.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub impact: Option<f64>,
-    /// Of your customers and open-opportunity accounts that overlap any partner, the share (0-100) that overlap this one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub coverage_pct: Option<f64>,
-    /// Mid-rank percentile (0-100) of impact among your partners with a High/Medium/Low label.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub impact_percentile: Option<f64>,
-    /// Mid-rank percentile (0-100) of coverage among the same partners.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub coverage_percentile: Option<f64>,
-    /// Deal metrics with the partner and without (the baseline); absent when Unknown.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub metrics: Option<SideMetrics>,
-    /// The clamped ratios behind impact; absent when Unknown or when the partner side has no closed or no won deal.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ratios: Option<Ratios>,
-    /// Won deals, closed in the window, on your accounts that are the partner's customers (10 needed for a score).
-    pub won_deals_with_partner: usize,
-    /// Distinct accounts of yours overlapping any population of the partner you can see.
-    pub overlap_count: usize,
-    /// Win rate with ÷ win rate without, unclamped; absent when either is missing or the baseline is 0.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub win_rate_lift: Option<f64>,
-    /// The last day of the 365-day window.
-    pub as_of: String,
-    /// The first day of the window.
-    pub window_start: String,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -357,28 +295,12 @@ impl PartnermapServer {
     pub async fn partner_score(
         &self,
         Parameters(args): Parameters<PartnerScoreIn>,
-    ) -> Result<Json<PartnerScoreOut>, String> {
+    ) -> Result<Json<PartnerScore>, String> {
         let as_of = as_of_arg(opt_text(args.as_of).as_deref()).map_err(render::error)?;
-        let (s, pending) = self
-            .read(move |e, a| {
-                let s = e.partner_score(a, &args.partner, as_of)?;
-                let pending = e
-                    .list_share_requests(
-                        a,
-                        Some(RequestDirection::Outgoing),
-                        Some(ShareRequestStatus::Pending),
-                    )?
-                    .into_iter()
-                    .find(|r| r.partner.id == s.partner.id)
-                    .map(|r| PendingRequestOut {
-                        id: r.id,
-                        level: r.level.to_string(),
-                        created_at: r.created_at,
-                    });
-                Ok((s, pending))
-            })
-            .await?;
-        Ok(Json(score_out(s, pending)))
+        Ok(Json(
+            self.read(move |e, a| e.partner_score(a, &args.partner, as_of))
+                .await?,
+        ))
     }
 
     #[tool(
@@ -525,28 +447,6 @@ impl PartnermapServer {
 }
 
 // ---------- rendering ----------
-
-fn score_out(s: PartnerScore, pending: Option<PendingRequestOut>) -> PartnerScoreOut {
-    PartnerScoreOut {
-        partner: Ref::new(s.partner.id, &s.partner.name),
-        offline: s.partner.offline,
-        label: s.label.to_string(),
-        reasons: s.reasons,
-        pending_share_request: pending,
-        s: pct_opt(s.s),
-        impact: sig3_opt(s.impact),
-        coverage_pct: pct_opt(s.coverage_pct),
-        impact_percentile: pct_opt(s.impact_percentile),
-        coverage_percentile: pct_opt(s.coverage_percentile),
-        metrics: s.metrics,
-        ratios: s.ratios,
-        won_deals_with_partner: s.won_deals_with_partner,
-        overlap_count: s.overlap_count,
-        win_rate_lift: sig3_opt(s.win_rate_lift),
-        as_of: s.as_of,
-        window_start: s.window_start,
-    }
-}
 
 fn sort_name(s: TopSort) -> &'static str {
     match s {

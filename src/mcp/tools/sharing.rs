@@ -4,16 +4,13 @@
 
 use super::{default_limit, opt_arg, opt_text};
 use crate::engine::{
-    ExportResult, NewShareRequest, NewThread, PopRef, Report, ReportColumns, ReportQuery,
-    ReportRow, ShareRequestView, SharingView, ThreadView,
+    ExportResult, NewShareRequest, NewThread, Report, ReportQuery, ShareRequestView, SharingView,
+    ThreadView,
 };
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{
-    self, Ref, Supplied, SuppliedBody, clean, clean_body, is_false, is_zero, supplied_all,
-};
+use crate::mcp::render;
 use crate::model::{RequestDirection, ShareRequestStatus, SharingLevel};
 use crate::shape::Page;
-use crate::text::PartnerName;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
@@ -40,190 +37,28 @@ pub struct SetSharingOut {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ShareRequestOut {
-    pub request: RequestOut,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RequestOut {
-    /// The request's id; pass it as `request` to respond_to_share_request or withdraw_share_request.
-    pub id: i64,
-    /// incoming (the partner asks your organization to share: approve or decline it) or outgoing (you asked the partner).
-    pub direction: String,
-    /// pending, approved, declined or withdrawn.
-    pub status: String,
-    /// The other organization.
-    pub partner_id: i64,
-    /// The level asked for: counts, overlaps or full.
-    pub level: String,
-    /// The population asked for (the owner's); absent means every population the requester can see.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub population_id: Option<i64>,
-    /// The text your organization wrote: the population's name (incoming), or the fields, note and requester (outgoing).
-    #[serde(flatten)]
-    pub yours: RequestText,
-    /// The text the partner wrote: its name, and its population's name (outgoing) or the fields, note and requester (incoming).
-    pub partner_supplied: RequestText,
-    pub created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub updated_at: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct RequestText {
-    /// The partner's name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner: Option<Supplied>,
-    /// The population's name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub population: Option<Supplied>,
-    /// The fields asked for (absent: the owner's choice).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<Supplied>,
-    /// The requester's note.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<SuppliedBody>,
-    /// Who asked, while you may see them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub requested_by: Option<PersonText>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PersonText {
-    pub name: Supplied,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<Supplied>,
-}
-
-/// A user: a colleague (name and email outside) or a partner's user (under partner_supplied).
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct PersonOut {
-    /// The user's id; absent when the user is not visible to you (their partnership is not active).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<i64>,
-    /// admin, partner_manager or member.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
-    /// A partner's user: {name, email}.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner_supplied: Option<PersonText>,
+    pub request: ShareRequestView,
 }
 
 /// list_share_requests: a page of requests, with the pending ones counted.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct RequestList {
     /// Newest first.
-    pub requests: Vec<RequestOut>,
+    pub requests: Vec<ShareRequestView>,
     /// Pending requests in all, by direction (every page).
     pub pending: BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct ReportOut {
-    pub partner_id: i64,
-    /// Your population (the matrix row).
-    pub my_population: PopRef,
-    /// The partner's population (the matrix column): {id, partner_supplied: {name}}.
-    pub partner_population: Ref,
-    /// The level the partner shares its population with you at: overlaps (its shared fields on matched accounts) or full (also its accounts you do not have).
-    pub sharing_level: String,
-    /// The cell's overlap count, as in get_overlaps.
-    pub overlap_count: usize,
-    /// The partner's accounts in its population that match none of yours (listed at full only).
-    #[serde(skip_serializing_if = "is_zero")]
-    pub greenfield_count: usize,
-    /// Rows after filters, across all pages.
-    pub total: usize,
-    pub columns: ReportColumns,
-    pub rows: Vec<ReportRow>,
-    /// Pass as `cursor` (with the same partner, populations, filters, columns and sort) for the next page; absent on the last page.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_cursor: Option<String>,
-    /// This page holds fewer rows than `limit` because it grew too large; next_cursor continues.
-    #[serde(skip_serializing_if = "is_false")]
-    pub truncated: bool,
-    /// {partner}: the partner's name.
-    pub partner_supplied: PartnerName,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
 pub struct ThreadOut {
-    pub thread: ThreadItem,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct ThreadItem {
-    /// The thread's id; pass it as `thread` to post_to_thread.
-    pub id: i64,
-    pub partner_id: i64,
-    /// The partnership's status; posting needs it active.
-    pub partnership_status: String,
-    /// The account the thread is about, when your organization opened it (else partner_supplied.account).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<String>,
-    /// Your account's record id, when your organization opened the thread.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub my_record_id: Option<i64>,
-    #[serde(skip_serializing_if = "is_false")]
-    pub opened_by_you: bool,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub owners: Vec<PersonOut>,
-    /// The newest messages, oldest first.
-    pub messages: Vec<MessageOut>,
-    /// Messages in the thread in all.
-    pub message_count: usize,
-    /// Older messages left out.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub messages_more: usize,
-    pub created_at: String,
-    pub updated_at: String,
-    /// Present (false) when create_thread found a thread on that account already and posted there.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<bool>,
-    /// {partner, account}: the partner's name, and the account when the partner opened the thread.
-    pub partner_supplied: ThreadText,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct ThreadText {
-    pub partner: Supplied,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<Supplied>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct MessageOut {
-    pub id: i64,
-    pub author: PersonOut,
-    /// A message of your organization's (a partner's is partner_supplied.body).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-    pub created_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub partner_supplied: Option<BodyText>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct BodyText {
-    pub body: SuppliedBody,
+    pub thread: ThreadView,
 }
 
 /// list_threads: a page of threads.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct ThreadList {
     /// Most recently active first, each with its newest messages.
-    pub threads: Vec<ThreadItem>,
+    pub threads: Vec<ThreadView>,
 }
 
 // ---------- inputs ----------
@@ -492,9 +327,7 @@ impl PartnermapServer {
         let r = self
             .call(move |e, a| e.create_share_request(a, &spec))
             .await?;
-        Ok(Json(ShareRequestOut {
-            request: request_out(r),
-        }))
+        Ok(Json(ShareRequestOut { request: r }))
     }
 
     #[tool(
@@ -517,9 +350,7 @@ impl PartnermapServer {
                 e.respond_to_share_request(a, args.request, args.approve, fields.as_deref())
             })
             .await?;
-        Ok(Json(ShareRequestOut {
-            request: request_out(r),
-        }))
+        Ok(Json(ShareRequestOut { request: r }))
     }
 
     #[tool(
@@ -539,9 +370,7 @@ impl PartnermapServer {
         let r = self
             .call(move |e, a| e.withdraw_share_request(a, args.request))
             .await?;
-        Ok(Json(ShareRequestOut {
-            request: request_out(r),
-        }))
+        Ok(Json(ShareRequestOut { request: r }))
     }
 
     #[tool(
@@ -578,7 +407,7 @@ impl PartnermapServer {
         let (page, next_cursor) = render::page(requests, &scope, &args.cursor, args.limit)?;
         Ok(Json(Page {
             list: RequestList {
-                requests: page.into_iter().map(request_out).collect(),
+                requests: page,
                 pending,
             },
             total,
@@ -597,7 +426,7 @@ impl PartnermapServer {
     pub async fn account_mapping_report(
         &self,
         Parameters(args): Parameters<ReportIn>,
-    ) -> Result<Json<ReportOut>, String> {
+    ) -> Result<Json<Report>, String> {
         let scope = args.report.scope();
         let offset = render::cursor_offset(&args.cursor, &scope)?;
         let size = render::limit_in(args.limit, REPORT_MAX)?;
@@ -607,7 +436,7 @@ impl PartnermapServer {
         let r = self
             .read(move |e, a| e.account_mapping_report(a, &q))
             .await?;
-        Ok(Json(report_out(r, &scope, offset)))
+        Ok(Json(report_page(r, &scope, offset)))
     }
 
     #[tool(
@@ -660,11 +489,9 @@ impl PartnermapServer {
             message: args.message,
             owners: args.owners,
         };
-        let (t, me) = self
-            .call(move |e, a| Ok((e.create_thread(a, &spec)?, a.org.name.clone())))
-            .await?;
+        let t = self.call(move |e, a| e.create_thread(a, &spec)).await?;
         Ok(Json(ThreadOut {
-            thread: thread_out(t, MESSAGES_IN_THREAD, &me),
+            thread: t.newest(MESSAGES_IN_THREAD),
         }))
     }
 
@@ -682,14 +509,11 @@ impl PartnermapServer {
         &self,
         Parameters(args): Parameters<PostToThreadIn>,
     ) -> Result<Json<ThreadOut>, String> {
-        let (t, me) = self
-            .call(move |e, a| {
-                let t = e.post_to_thread(a, args.thread, &args.message, &args.owners)?;
-                Ok((t, a.org.name.clone()))
-            })
+        let t = self
+            .call(move |e, a| e.post_to_thread(a, args.thread, &args.message, &args.owners))
             .await?;
         Ok(Json(ThreadOut {
-            thread: thread_out(t, MESSAGES_IN_THREAD, &me),
+            thread: t.newest(MESSAGES_IN_THREAD),
         }))
     }
 
@@ -702,17 +526,13 @@ impl PartnermapServer {
         Parameters(args): Parameters<ListThreadsIn>,
     ) -> Result<Json<Page<ThreadList>>, String> {
         let partner = opt_text(args.partner);
-        let (partner_id, threads, me) = self
+        let (partner_id, threads) = self
             .read(move |e, a| {
                 let id = match partner.as_deref() {
                     Some(p) => Some(e.resolve_partner(a, p)?.org.id),
                     None => None,
                 };
-                Ok((
-                    id,
-                    e.list_threads(a, partner.as_deref())?,
-                    a.org.name.clone(),
-                ))
+                Ok((id, e.list_threads(a, partner.as_deref())?))
             })
             .await?;
         let limit = render::limit_in(args.limit, THREADS_MAX)?;
@@ -726,7 +546,7 @@ impl PartnermapServer {
             list: ThreadList {
                 threads: page
                     .into_iter()
-                    .map(|t| thread_out(t, MESSAGES_IN_LIST, &me))
+                    .map(|t| t.newest(MESSAGES_IN_LIST))
                     .collect(),
             },
             total,
@@ -737,136 +557,12 @@ impl PartnermapServer {
 
 // ---------- rendering ----------
 
-/// A person as the acting org sees them: a colleague's name outside, a partner's user's under
-/// partner_supplied (decided by org id: a partner's name may equal yours).
-fn person_out(p: crate::engine::Person) -> PersonOut {
-    let mine = p.own;
-    PersonOut {
-        id: p.id,
-        role: p.role.map(|r| r.to_string()),
-        name: mine.then(|| clean(&p.name)),
-        email: if mine {
-            p.email.as_deref().map(clean)
-        } else {
-            None
-        },
-        partner_supplied: (!mine).then(|| PersonText {
-            name: Supplied::new(p.name),
-            email: p.email.map(Supplied::new),
-        }),
-    }
-}
-
-fn request_out(r: ShareRequestView) -> RequestOut {
-    let incoming = r.direction == RequestDirection::Incoming;
-    // The requester wrote the fields and the note; the population belongs to the other side.
-    let mut asked = RequestText {
-        fields: supplied_all(&r.fields),
-        message: (!r.message.trim().is_empty()).then(|| SuppliedBody::new(r.message)),
-        requested_by: r.requested_by.map(|u| PersonText {
-            name: Supplied::new(u.name),
-            email: Some(Supplied::new(u.email)),
-        }),
-        ..RequestText::default()
-    };
-    let mut owner = RequestText {
-        population: r.population.as_ref().map(|p| Supplied::new(p.name.clone())),
-        ..RequestText::default()
-    };
-    let (yours, mut theirs) = if incoming {
-        std::mem::swap(&mut asked, &mut owner);
-        (asked, owner)
-    } else {
-        (asked, owner)
-    };
-    theirs.partner = Some(Supplied::new(r.partner.name));
-    let updated_at = (r.updated_at != r.created_at).then_some(r.updated_at);
-    RequestOut {
-        id: r.id,
-        direction: r.direction.to_string(),
-        status: r.status.to_string(),
-        partner_id: r.partner.id,
-        level: r.level.to_string(),
-        population_id: r.population.map(|p| p.id),
-        yours,
-        partner_supplied: theirs,
-        created_at: r.created_at,
-        updated_at,
-    }
-}
-
-pub(crate) fn thread_out(t: ThreadView, max_messages: usize, _my_org: &str) -> ThreadItem {
-    let message_count = t.messages.len();
-    let skip = message_count.saturating_sub(max_messages);
-    let mine = t.opened_by_you;
-    ThreadItem {
-        id: t.id,
-        partner_id: t.partner.id,
-        partnership_status: t.partnership_status.to_string(),
-        account: mine.then(|| clean(&t.account)),
-        my_record_id: t.my_record_id,
-        opened_by_you: t.opened_by_you,
-        owners: t.owners.into_iter().map(person_out).collect(),
-        messages: t
-            .messages
-            .into_iter()
-            .skip(skip)
-            .map(|m| {
-                let ours = m.author.own;
-                MessageOut {
-                    id: m.id,
-                    author: person_out(m.author),
-                    body: ours.then(|| clean_body(&m.body)),
-                    created_at: m.created_at,
-                    partner_supplied: (!ours).then(|| BodyText {
-                        body: SuppliedBody::new(m.body),
-                    }),
-                }
-            })
-            .collect(),
-        message_count,
-        messages_more: skip,
-        created_at: t.created_at,
-        updated_at: t.updated_at,
-        created: (!t.created).then_some(false),
-        partner_supplied: ThreadText {
-            partner: Supplied::new(t.partner.name),
-            account: (!mine).then(|| Supplied::new(t.account)),
-        },
-    }
-}
-
-/// One page of a report as output, cut short past [`render::MAX_OUTPUT`] bytes of rows; the
-/// cursor continues after the last row shown.
-fn report_out(r: Report, scope: &str, offset: usize) -> ReportOut {
-    let mut rows = Vec::with_capacity(r.rows.len());
-    let mut size = 0;
-    let page_len = r.rows.len();
-    for row in r.rows {
-        size += serde_json::to_string(&row).map(|s| s.len()).unwrap_or(0);
-        if size > render::MAX_OUTPUT && !rows.is_empty() {
-            break;
-        }
-        rows.push(row);
-    }
-    let truncated = rows.len() < page_len;
-    let next = offset + rows.len();
-    ReportOut {
-        partner_id: r.partner.id,
-        my_population: r.my_population,
-        partner_population: Ref::new(r.partner_population.id, &r.partner_population.name),
-        sharing_level: r.sharing_level.to_string(),
-        overlap_count: r.overlap_count,
-        greenfield_count: r.greenfield_count,
-        total: r.total,
-        columns: r.columns,
-        rows,
-        next_cursor: (next < r.total).then(|| render::cursor_at(scope, next)),
-        truncated,
-        partner_supplied: PartnerName {
-            partner: Supplied::new(r.partner.name),
-        },
-    }
+/// One page of a report as served, cut short past [`render::MAX_OUTPUT`] bytes of rows; the
+/// cursor (scoped to the report's arguments) continues after the last row shown.
+fn report_page(mut r: Report, scope: &str, offset: usize) -> Report {
+    let next = offset + r.fit(render::MAX_OUTPUT);
+    r.next_cursor = (next < r.total).then(|| render::cursor_at(scope, next));
+    r
 }
 
 #[cfg(test)]
@@ -906,6 +602,7 @@ mod tests {
             },
             rows: (0..rows).map(row).collect(),
             next_cursor: None,
+            truncated: false,
         }
     }
 
@@ -913,7 +610,7 @@ mod tests {
     fn wide_pages_are_cut_and_continue_where_they_stopped() {
         // 1000 columns, cut to MAX_FIELDS columns of values capped at 300 characters: ~30 KB a
         // row, so about 33 rows fit in MAX_OUTPUT and a page of 60 is cut.
-        let out = report_out(wide_report(60, 1_000), "s", 20);
+        let out = report_page(wide_report(60, 1_000), "s", 20);
         let n = out.rows.len();
         assert!((20..60).contains(&n), "{n} rows");
         assert!(out.truncated);
@@ -928,13 +625,13 @@ mod tests {
             render::MAX_FIELDS
         );
         assert_eq!(
-            serde_json::to_value(&out.partner_supplied).unwrap()["partner"],
+            serde_json::to_value(&out).unwrap()["partner"]["partner_supplied"]["name"],
             "P"
         );
         let v = &row["my_record"]["c0"];
         assert_eq!(v.as_str().unwrap().chars().count(), render::MAX_TEXT + 1);
         // A narrow page is whole; the last page has no cursor.
-        let out = report_out(wide_report(4, 2), "s", 96);
+        let out = report_page(wide_report(4, 2), "s", 96);
         assert_eq!((out.rows.len(), out.truncated), (4, false));
         assert!(out.next_cursor.is_none());
     }
