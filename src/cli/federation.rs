@@ -30,11 +30,15 @@ pub fn run_sync(
             match &r.error {
                 None => println!(
                     "{}: in sync ({} sent, {} received, {} pending)",
-                    r.partner, r.sent, r.received, r.pending
+                    r.partner.name(),
+                    r.sent,
+                    r.received,
+                    r.pending
                 ),
                 Some(e) => println!(
                     "{}: not reached ({e}); {} message(s) stay queued and are retried.",
-                    r.partner, r.pending
+                    r.partner.name(),
+                    r.pending
                 ),
             }
         }

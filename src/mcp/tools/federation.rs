@@ -2,7 +2,6 @@
 
 use crate::federation::ops;
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{clean, clean_opt};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{Json, tool, tool_router};
@@ -17,21 +16,7 @@ pub struct SyncIn {
 
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct SyncOut {
-    pub results: Vec<SyncResultOut>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct SyncResultOut {
-    pub partner: String,
-    pub partner_id: i64,
-    pub reachable: bool,
-    /// Messages delivered and received in this exchange.
-    pub sent: usize,
-    pub received: usize,
-    /// Messages still queued for the partner (retried later).
-    pub pending: i64,
-    pub error: Option<String>,
+    pub results: Vec<ops::SyncOutcome>,
 }
 
 #[tool_router(router = federation_router, vis = "pub(crate)")]
@@ -54,19 +39,6 @@ impl PartnermapServer {
         let results = self
             .call(move |e, a| ops::sync(e, a, partner.as_deref()))
             .await?;
-        Ok(Json(SyncOut {
-            results: results
-                .into_iter()
-                .map(|r| SyncResultOut {
-                    partner: clean(&r.partner),
-                    partner_id: r.partner_id,
-                    reachable: r.reachable,
-                    sent: r.sent,
-                    received: r.received,
-                    pending: r.pending,
-                    error: clean_opt(r.error.as_deref()),
-                })
-                .collect(),
-        }))
+        Ok(Json(SyncOut { results }))
     }
 }
