@@ -593,7 +593,8 @@ fn handle_accept(engine: &mut Engine, peer: InstanceId, body: &[u8], accept: boo
 }
 
 /// Applies the messages of an exchange in order, skipping those already processed (by
-/// sequence number), each inside a savepoint. Returns the new `in_seq`.
+/// sequence number), each inside a savepoint, then turns what they brought into rows once.
+/// Returns the new `in_seq`.
 fn apply_all(
     conn: &rusqlite::Connection,
     keyer: crate::matching::Keyer,
@@ -602,13 +603,15 @@ fn apply_all(
     now: &str,
 ) -> Result<i64> {
     let mut link = store::federation::link(conn, link_id)?.expect("exists");
+    let mut rebuild = false;
     for env in messages {
         if env.seq <= link.in_seq {
             continue; // already processed: a retry
         }
         conn.execute_batch("SAVEPOINT fed_msg")?;
-        match protocol::apply(conn, keyer, &link, env.msg, now) {
+        match protocol::apply(conn, &link, env.msg, now) {
             Ok(protocol::Applied::Done) => {}
+            Ok(protocol::Applied::Rebuild) => rebuild = true,
             Ok(protocol::Applied::Refused(r)) => tracing::warn!("federation: {r}"),
             Err(e) => {
                 conn.execute_batch("ROLLBACK TO fed_msg")?;
@@ -618,6 +621,16 @@ fn apply_all(
         conn.execute_batch("RELEASE fed_msg")?;
         store::federation::set_in_seq(conn, link_id, env.seq)?;
         link = store::federation::link(conn, link_id)?.expect("exists");
+    }
+    // What the batch brought becomes rows once. If that fails, the messages stay applied (their
+    // content is kept) and the rows as they were; the next batch rebuilds again.
+    if rebuild && is_active(conn, &link)? {
+        conn.execute_batch("SAVEPOINT fed_rebuild")?;
+        if let Err(e) = protocol::rebuild(conn, keyer, &link, now) {
+            conn.execute_batch("ROLLBACK TO fed_rebuild")?;
+            tracing::warn!("federation: what the partner sent could not be turned into rows: {e}");
+        }
+        conn.execute_batch("RELEASE fed_rebuild")?;
     }
     Ok(link.in_seq)
 }

@@ -596,12 +596,15 @@ fn eval_cap(declared: i64) -> i64 {
 /// What applying a message did (for the caller's log).
 pub enum Applied {
     Done,
+    /// Applied; what it brought becomes rows when the caller calls [`rebuild`] (once for a
+    /// whole batch of messages, not once per message).
+    Rebuild,
     /// The message was refused and logged (evaluation cap).
     Refused(String),
 }
 
 /// Applies one message from the partner. Call inside a write transaction.
-pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) -> Result<Applied> {
+pub fn apply(conn: &Connection, link: &Link, msg: Msg, now: &str) -> Result<Applied> {
     let active = store::partnerships::between(conn, link.local_org, link.remote_org)?
         .is_some_and(|p| p.status == crate::model::PartnershipStatus::Active);
     if !active && !matches!(msg, Msg::Revoke) {
@@ -620,7 +623,7 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
             }
             let b = serde_json::to_vec(&snap).expect("serializable");
             store::federation::set_blob(conn, link.id, "last_snapshot", Some(&b))?;
-            rebuild(conn, keyer, link, now)?;
+            return Ok(Applied::Rebuild);
         }
         Msg::CountsQuery { qid, pops, w } => {
             let b = scalar(&link.psi_scalar)?;
@@ -672,7 +675,7 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
                     store::federation::set_answer(conn, link.id, p.r, &blob)?;
                 }
             }
-            rebuild(conn, keyer, link, now)?;
+            return Ok(Applied::Rebuild);
         }
         Msg::OprfQuery { qid, points } => {
             let x = psi::unpack(&points.0).map_err(|_| bad("points"))?;
@@ -747,7 +750,7 @@ pub fn apply(conn: &Connection, keyer: Keyer, link: &Link, msg: Msg, now: &str) 
                 "last_oprf",
                 Some(&serde_json::to_vec(&v).expect("serializable")),
             )?;
-            rebuild(conn, keyer, link, now)?;
+            return Ok(Applied::Rebuild);
         }
         Msg::OprfRefused { reason, .. } => {
             store::audit(
