@@ -89,46 +89,33 @@ pub fn ambiguous_names<'a>(records: impl IntoIterator<Item = &'a Keys>) -> HashS
 /// `viewer_bare`: the viewer announced records without a domain. Also the tags of a released
 /// record's entry, with `ambiguous` = ambiguous in every population at `overlaps` it is in.
 pub fn owner_elems(k: &Keys, ambiguous: bool, viewer_bare: bool) -> Vec<Elem> {
-    let mut out = Vec::with_capacity(2);
-    match (&k.domain, &k.name) {
-        (Some(d), name) => {
-            out.push((Tag::D, d.clone()));
-            if let Some(n) = name
-                && !ambiguous
-                && viewer_bare
-            {
-                out.push((Tag::P, n.clone()));
-            }
-        }
-        (None, Some(n)) => {
-            out.push((Tag::Q, n.clone()));
-            if !ambiguous && viewer_bare {
-                out.push((Tag::R, n.clone()));
-            }
-        }
-        (None, None) => {}
-    }
-    out
+    elems(k, ambiguous, viewer_bare, Tag::P, Tag::Q)
 }
 
 /// The viewer's real elements of record `k` in a population where its name is `ambiguous` or
 /// not (its tuple before padding to [`width`]); `owner_bare`: the owner announced records
 /// without a domain.
 pub fn viewer_elems(k: &Keys, ambiguous: bool, owner_bare: bool) -> Vec<Elem> {
+    elems(k, ambiguous, owner_bare, Tag::Q, Tag::P)
+}
+
+/// One side's elements of a record: its domain (D); with a domain, its name in the role
+/// `named` (only when the name is not ambiguous here and the other side has records without a
+/// domain); without one, its name in the role `bare`, and R (bare meets bare) under the same
+/// conditions. The owner's roles are (P, Q), the viewer's (Q, P): each meets only the other's.
+fn elems(k: &Keys, ambiguous: bool, other_bare: bool, named: Tag, bare: Tag) -> Vec<Elem> {
     let mut out = Vec::with_capacity(2);
+    let name_role = !ambiguous && other_bare;
     match (&k.domain, &k.name) {
         (Some(d), name) => {
             out.push((Tag::D, d.clone()));
-            if let Some(n) = name
-                && !ambiguous
-                && owner_bare
-            {
-                out.push((Tag::Q, n.clone()));
+            if let Some(n) = name.as_ref().filter(|_| name_role) {
+                out.push((named, n.clone()));
             }
         }
         (None, Some(n)) => {
-            out.push((Tag::P, n.clone()));
-            if !ambiguous && owner_bare {
+            out.push((bare, n.clone()));
+            if name_role {
                 out.push((Tag::R, n.clone()));
             }
         }
