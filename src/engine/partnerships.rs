@@ -7,6 +7,7 @@ use crate::error::{Result, conflict, forbidden, invalid, not_found};
 use crate::matching::domain_key;
 use crate::model::{Actor, Partnership, PartnershipStatus, Permission, Plan, SharingLevel};
 use crate::store;
+use crate::text::{Supplied, supplied_all};
 use serde::Serialize;
 use serde_json::json;
 
@@ -54,24 +55,52 @@ impl PartnerSummary {
     }
 }
 
-/// What one side shares of one population.
-#[derive(Debug, Clone, Serialize)]
+/// What your organization shares with the partner, for one of your populations.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct SideSharing {
     pub population_id: i64,
+    #[serde(serialize_with = "crate::shape::as_clean")]
     pub population: String,
+    /// hidden, counts, overlaps or full.
+    #[schemars(with = "String")]
     pub level: SharingLevel,
+    #[serde(
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "crate::shape::as_clean_all"
+    )]
     pub fields: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+// Its population's name and the fields it lists, as it wrote them, under `partner_supplied`.
+/// What the partner shares with you, for one of its populations.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct TheirSharing {
+    pub population_id: i64,
+    /// hidden, counts, overlaps or full.
+    #[schemars(with = "String")]
+    pub level: SharingLevel,
+    pub partner_supplied: TheirSharingText,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+pub struct TheirSharingText {
+    pub population: Supplied,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<Supplied>,
+}
+
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct PartnerDetail {
     #[serde(flatten)]
     pub summary: PartnerSummary,
-    /// The partner's populations the actor can see (empty unless active).
+    /// The partner's populations you can see (none unless the partnership is active).
     pub populations: Vec<PopulationSummary>,
-    /// What the partner shares with the actor, per visible population.
-    pub they_share: Vec<SideSharing>,
-    /// What the actor's org shares with the partner, per own population.
+    /// What the partner shares with you, per visible population.
+    pub they_share: Vec<TheirSharing>,
+    /// What your organization shares with the partner, per population of yours.
     pub you_share: Vec<SideSharing>,
 }
 
@@ -191,11 +220,13 @@ impl Engine {
             populations: visible.iter().map(PopulationSummary::theirs).collect(),
             they_share: visible
                 .iter()
-                .map(|v| SideSharing {
+                .map(|v| TheirSharing {
                     population_id: v.population.id,
-                    population: v.population.name.clone(),
                     level: v.sharing.level,
-                    fields: v.sharing.fields.clone(),
+                    partner_supplied: TheirSharingText {
+                        population: Supplied::new(v.population.name.clone()),
+                        fields: supplied_all(&v.sharing.fields),
+                    },
                 })
                 .collect(),
             you_share,

@@ -3,9 +3,9 @@
 //! delete_offline_partner.
 
 use super::{default_limit, opt_arg, opt_text};
-use crate::engine::{Deleted, PartnerSummary, PartnershipView, PopulationSummary, SearchResult};
+use crate::engine::{Deleted, PartnerSummary, PartnershipView, SearchResult};
 use crate::mcp::PartnermapServer;
-use crate::mcp::render::{self, Supplied, clean, clean_all, clean_opt, supplied_all};
+use crate::mcp::render::{self, clean, clean_opt};
 use crate::model::PartnershipStatus;
 use crate::shape::Page;
 use rmcp::handler::server::wrapper::Parameters;
@@ -55,48 +55,6 @@ pub struct PartnerList {
     pub partners: Vec<PartnerSummary>,
     /// Partners matching, by status (every page).
     pub by_status: BTreeMap<String, usize>,
-}
-
-/// What your organization shares with the partner, for one of your populations.
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct SharingOut {
-    pub population_id: i64,
-    pub population: String,
-    /// hidden, counts, overlaps or full.
-    pub level: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<String>,
-}
-
-/// What the partner shares with you, for one of its populations.
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct TheirSharingOut {
-    pub population_id: i64,
-    /// hidden, counts, overlaps or full.
-    pub level: String,
-    pub partner_supplied: TheirSharingText,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-#[schemars(inline)]
-pub struct TheirSharingText {
-    pub population: Supplied,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub fields: Vec<Supplied>,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct GetPartnerOut {
-    #[serde(flatten)]
-    pub partner: PartnerSummary,
-    /// The partner's populations you can see (none unless the partnership is active).
-    pub populations: Vec<PopulationSummary>,
-    /// What the partner shares with you, per visible population.
-    pub they_share: Vec<TheirSharingOut>,
-    /// What your organization shares with the partner, per population of yours.
-    pub you_share: Vec<SharingOut>,
 }
 
 #[derive(Debug, Serialize, JsonSchema)]
@@ -274,30 +232,11 @@ impl PartnermapServer {
     pub async fn get_partner(
         &self,
         Parameters(args): Parameters<PartnerIn>,
-    ) -> Result<Json<GetPartnerOut>, String> {
+    ) -> Result<Json<crate::engine::PartnerDetail>, String> {
         let d = self
             .read(move |e, a| e.get_partner(a, &args.partner))
             .await?;
-        let mine = |s: crate::engine::SideSharing| SharingOut {
-            population_id: s.population_id,
-            population: clean(&s.population),
-            level: s.level.to_string(),
-            fields: clean_all(&s.fields),
-        };
-        let theirs = |s: crate::engine::SideSharing| TheirSharingOut {
-            population_id: s.population_id,
-            level: s.level.to_string(),
-            partner_supplied: TheirSharingText {
-                population: Supplied::new(s.population),
-                fields: supplied_all(&s.fields),
-            },
-        };
-        Ok(Json(GetPartnerOut {
-            partner: d.summary,
-            populations: d.populations,
-            they_share: d.they_share.into_iter().map(theirs).collect(),
-            you_share: d.you_share.into_iter().map(mine).collect(),
-        }))
+        Ok(Json(d))
     }
 
     #[tool(
