@@ -717,6 +717,27 @@ fn wrong_reused_and_expired_codes_change_nothing() {
     assert!(err.contains("declined"), "{err}");
 }
 
+/// The number of the last partner message this instance (with one link) has applied.
+pub(crate) fn in_seq(db: &Path) -> i64 {
+    Engine::open(db)
+        .unwrap()
+        .conn()
+        .query_row("SELECT in_seq FROM fed_links", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// Waits (up to a minute) until the instance at `db` has applied a message past `before`.
+pub(crate) fn wait_for_in_seq_past(db: &Path, before: i64) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while in_seq(db) == before {
+        assert!(
+            Instant::now() < deadline,
+            "Alpha never processed Beta's messages"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Whether the recorded wire carries the canary `t`. A short canary ("bea") also occurs by
 /// chance inside long base64 blobs (points, sealed entries), so it counts only as a token of
 /// its own: not inside a run of base64 characters.
@@ -880,14 +901,7 @@ fn killed_mid_exchange_loses_nothing_and_doubles_nothing() {
         c.spawn().unwrap()
     };
     let mut held = start_on_port(&[("PARTNERMAP_FED_TEST_HOLD_MS", "60000")]);
-    let in_seq = || -> i64 {
-        Engine::open(&a_db)
-            .unwrap()
-            .conn()
-            .query_row("SELECT in_seq FROM fed_links", [], |r| r.get(0))
-            .unwrap()
-    };
-    let before = in_seq();
+    let before = in_seq(&a_db);
     let b_sync = Command::new(BIN)
         .arg("--db")
         .arg(&b_db)
@@ -897,14 +911,7 @@ fn killed_mid_exchange_loses_nothing_and_doubles_nothing() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while in_seq() == before {
-        assert!(
-            Instant::now() < deadline,
-            "Alpha never processed Beta's messages"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_in_seq_past(&a_db, before);
     held.kill().unwrap(); // SIGKILL
     held.wait().unwrap();
     let out = b_sync.wait_with_output().unwrap();
@@ -954,7 +961,7 @@ fn killed_mid_exchange_loses_nothing_and_doubles_nothing() {
             .conn()
             .query_row("SELECT out_seq FROM fed_links", [], |r| r.get(0))
             .unwrap(),
-        in_seq(),
+        in_seq(&a_db),
     );
     assert_eq!(
         a_in, b_out,

@@ -6,8 +6,8 @@
 
 use crate::common;
 use crate::federation::{
-    ALPHA_CSV, BIN, Served, assert_equivalent, cli, instance, ok, rows, set_local, set_sharing,
-    sync,
+    ALPHA_CSV, BIN, Served, assert_equivalent, cli, in_seq, instance, ok, rows, set_local,
+    set_sharing, sync, wait_for_in_seq_past,
 };
 use partnermap::Engine;
 use partnermap::engine::{NewShareRequest, NewThread, ShareRequestView, ThreadView};
@@ -15,7 +15,6 @@ use partnermap::model::{RequestDirection, ShareRequestStatus, SharingLevel};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 const ANN: &str = "ann@alpha.com";
 const BOB: &str = "bob@beta.io";
@@ -396,14 +395,7 @@ fn the_syncing_side_killed_mid_exchange_loses_nothing_and_doubles_nothing() {
         )
         .unwrap();
     }
-    let in_seq = || -> i64 {
-        Engine::open(&a_db)
-            .unwrap()
-            .conn()
-            .query_row("SELECT in_seq FROM fed_links", [], |r| r.get(0))
-            .unwrap()
-    };
-    let before = in_seq();
+    let before = in_seq(&a_db);
     // Beta's sync holds Alpha's answer before applying it (a test mode); Alpha has committed
     // Beta's messages by then. SIGKILL Beta's sync in between.
     let mut b_sync = Command::new(BIN)
@@ -416,14 +408,7 @@ fn the_syncing_side_killed_mid_exchange_loses_nothing_and_doubles_nothing() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while in_seq() == before {
-        assert!(
-            Instant::now() < deadline,
-            "Alpha never processed Beta's messages"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_in_seq_past(&a_db, before);
     b_sync.kill().unwrap(); // SIGKILL
     b_sync.wait().unwrap();
     let eb = Engine::open(&b_db).unwrap();
@@ -468,7 +453,7 @@ fn the_syncing_side_killed_mid_exchange_loses_nothing_and_doubles_nothing() {
         assert_eq!(out_seq, acked);
     }
     let (a_in, b_out): (i64, i64) = (
-        in_seq(),
+        in_seq(&a_db),
         eb.conn()
             .query_row("SELECT out_seq FROM fed_links", [], |r| r.get(0))
             .unwrap(),

@@ -43,14 +43,11 @@ fn instance(dir: &Path, alpha: bool) -> PathBuf {
     db
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn remote_invitation_sync_and_status_over_mcp() {
-    let dir = tempfile::tempdir().unwrap();
-    let a_db = instance(dir.path(), true);
-    let b_db = instance(dir.path(), false);
+/// `partnermap serve --peer-listen 127.0.0.1:0` on `db` (no scheduled sync), once it listens.
+fn serve_peers(db: &Path) -> std::process::Child {
     let mut serve = Command::new(BIN)
         .arg("--db")
-        .arg(&a_db)
+        .arg(db)
         .args(["serve", "--peer-listen", "127.0.0.1:0"])
         .env("PARTNERMAP_FED_SYNC_SECS", "0")
         .stdin(Stdio::null())
@@ -66,6 +63,15 @@ async fn remote_invitation_sync_and_status_over_mcp() {
         }
     }
     std::thread::spawn(move || for _ in lines {});
+    serve
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_invitation_sync_and_status_over_mcp() {
+    let dir = tempfile::tempdir().unwrap();
+    let a_db = instance(dir.path(), true);
+    let b_db = instance(dir.path(), false);
+    let mut serve = serve_peers(&a_db);
 
     let a = connect(&a_db, ANN, &[], false).await;
     let inv = a
@@ -219,24 +225,7 @@ async fn exports_and_threads_on_a_remote_partnership_over_mcp() {
     let files = dir.path().join("out");
     std::fs::create_dir_all(&files).unwrap();
     let env = [("PARTNERMAP_FILES", files.to_str().unwrap())];
-    let mut serve = Command::new(BIN)
-        .arg("--db")
-        .arg(&a_db)
-        .args(["serve", "--peer-listen", "127.0.0.1:0"])
-        .env("PARTNERMAP_FED_SYNC_SECS", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(serve.stderr.take().unwrap()).lines();
-    loop {
-        let l = lines.next().unwrap().unwrap();
-        if l.contains("listening on") {
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let mut serve = serve_peers(&a_db);
     let a = connect(&a_db, ANN, &env, false).await;
     let b = connect(&b_db, BOB, &env, false).await;
     let la = connect(&local.db_path(), ANN, &env, false).await;
