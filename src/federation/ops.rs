@@ -276,10 +276,7 @@ pub fn accept_code(engine: &mut Engine, actor: &Actor, code: &str) -> Result<Par
             return Err(refused_sentence(e, &c.org));
         }
     };
-    if let Some(m) = serde_json::from_slice::<wire::Head>(&resp)
-        .ok()
-        .and_then(|h| wire::version_mismatch(h.protocol))
-    {
+    if let Some(m) = wire::version_mismatch_in(&resp) {
         undo(engine)?;
         return Err(Error::Conflict(format!("{}: {m}.", c.org)));
     }
@@ -433,10 +430,7 @@ fn internal(e: impl std::fmt::Display) -> (u16, String) {
 }
 
 fn handle_accept(engine: &mut Engine, peer: InstanceId, body: &[u8], accept: bool) -> HResult {
-    if let Some(m) = serde_json::from_slice::<wire::Head>(body)
-        .ok()
-        .and_then(|h| wire::version_mismatch(h.protocol))
-    {
+    if let Some(m) = wire::version_mismatch_in(body) {
         return Err((409, m));
     }
     let req: AcceptReq =
@@ -774,10 +768,7 @@ pub fn sync_link(engine: &mut Engine, link_id: i64) -> Result<SyncOutcome> {
                 {
                     std::thread::sleep(std::time::Duration::from_millis(ms));
                 }
-                if let Some(m) = serde_json::from_slice::<wire::Head>(&resp)
-                    .ok()
-                    .and_then(|h| wire::version_mismatch(h.protocol))
-                {
+                if let Some(m) = wire::version_mismatch_in(&resp) {
                     return Err(Error::Conflict(format!("{m}.")));
                 }
                 let resp: Exchange = serde_json::from_slice(&resp)

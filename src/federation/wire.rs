@@ -70,6 +70,13 @@ pub struct Head {
     pub link: i64,
 }
 
+/// The sentence for a body from a peer on another protocol version, if it is from one.
+pub fn version_mismatch_in(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<Head>(body)
+        .ok()
+        .and_then(|h| version_mismatch(h.protocol))
+}
+
 /// The sentence for a peer on another protocol version, if it is on one.
 pub fn version_mismatch(theirs: u32) -> Option<String> {
     (theirs != PROTOCOL).then(|| {
